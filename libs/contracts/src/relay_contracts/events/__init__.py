@@ -1,0 +1,1 @@
+"""Schemas of the `data` of each event, one module per producing service."""
