@@ -1,0 +1,204 @@
+"""A whole Relay stack on this machine: the services as processes (each with its own database, port
+and log file), the gateway in front of them, on the infrastructure started by `deploy/local/up.sh`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from relay_platform.messaging import delete_topics, ensure_topics
+
+SERVICES: tuple[str, ...] = ("identity", "connections", "ingestion", "planning", "export", "audit")
+ROOT = Path(__file__).resolve().parents[4]
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass
+class StackConfig:
+    """Where everything is. The defaults are the local development stack of `make dev`."""
+
+    root: Path = ROOT
+    home: Path = field(default_factory=lambda: Path(os.environ.get("RELAY_HOME", ROOT / ".relay")))
+    pg_host: str = "127.0.0.1"
+    pg_port: int = field(default_factory=lambda: _env_int("RELAY_PG_PORT", 15432))
+    kafka_bootstrap: str = field(
+        default_factory=lambda: f"127.0.0.1:{_env_int('RELAY_KAFKA_PORT', 19092)}"
+    )
+    redis_url: str = field(default_factory=lambda: f"redis://127.0.0.1:{_env_int('RELAY_REDIS_PORT', 16379)}/0")
+    gateway_port: int = field(default_factory=lambda: _env_int("RELAY_GATEWAY_PORT", 8080))
+    gateway_dir: Path | None = None
+    service_ports: dict[str, int] = field(
+        default_factory=lambda: {
+            name: _env_int(f"RELAY_{name.upper()}_PORT", 8101 + i) for i, name in enumerate(SERVICES)
+        }
+    )
+    database_suffix: str = ""
+    topic_prefix: str = ""
+    environment: str = "development"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def database(self, service: str) -> str:
+        return f"relay_{service}{self.database_suffix}"
+
+    def database_url(self, service: str) -> str:
+        role = f"relay_{service}"
+        # Development-only credentials of the local cluster (deploy/local/postgres.sh).
+        return f"postgresql+asyncpg://{role}:{role}@{self.pg_host}:{self.pg_port}/{self.database(service)}"
+
+    @property
+    def admin_dsn(self) -> str:
+        return f"postgresql://relay:relay@{self.pg_host}:{self.pg_port}/postgres"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def service_url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.service_ports[service]}"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        prefix = service.upper()
+        env = {
+            f"{prefix}_ENVIRONMENT": self.environment,
+            f"{prefix}_HTTP_PORT": str(self.service_ports[service]),
+            f"{prefix}_DATABASE_URL": self.database_url(service),
+            f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            f"{prefix}_KAFKA_TOPIC_PREFIX": self.topic_prefix,
+            f"{prefix}_REDIS_URL": self.redis_url,
+            "INGESTION_STRAVA_VERIFY_TOKEN": os.environ.get("INGESTION_STRAVA_VERIFY_TOKEN", "relay-local-verify"),
+        }
+        return {**env, **self.extra_env}
+
+
+class Stack:
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs = self.config.home / "logs"
+
+    # -- databases and topics ------------------------------------------------------------------
+    async def create_databases(self, *, fresh: bool) -> None:
+        """Creates each service's database (dropping it first when `fresh`), owned by its role."""
+        connection = await asyncpg.connect(self.config.admin_dsn)
+        try:
+            for service in SERVICES:
+                name = self.config.database(service)
+                if fresh:
+                    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+                if not exists:
+                    await connection.execute(f'CREATE DATABASE "{name}" OWNER "relay_{service}"')
+        finally:
+            await connection.close()
+
+    async def drop_databases(self) -> None:
+        if not self.config.database_suffix:
+            raise ValueError("refusing to drop the development databases")
+        connection = await asyncpg.connect(self.config.admin_dsn)
+        try:
+            for service in SERVICES:
+                await connection.execute(f'DROP DATABASE IF EXISTS "{self.config.database(service)}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    def migrate(self) -> None:
+        for service in SERVICES:
+            subprocess.run(
+                [sys.executable, "-m", "alembic", "-c", str(self.config.root / "services" / service / "alembic.ini"),
+                 "upgrade", "head"],
+                env={**os.environ, **self.config.service_env(service)},
+                check=True,
+                cwd=self.config.root,
+            )
+
+    async def ensure_topics(self) -> list[str]:
+        return await ensure_topics(self.config.kafka_bootstrap, prefix=self.config.topic_prefix)
+
+    async def delete_topics(self) -> None:
+        await delete_topics(self.config.kafka_bootstrap, prefix=self.config.topic_prefix)
+
+    # -- services ------------------------------------------------------------------------------
+    def start(self, service: str) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"{service}{self.config.database_suffix}.log").open("ab")
+        self.processes[service] = subprocess.Popen(
+            [sys.executable, "-m", service],
+            env={**os.environ, **self.config.service_env(service)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.config.root,
+            start_new_session=True,
+        )
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            self.start(service)
+
+    async def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            for service in services:
+                while True:
+                    process = self.processes.get(service)
+                    if process is not None and process.poll() is not None:
+                        raise RuntimeError(
+                            f"{service} exited with {process.returncode}; see {self.logs / f'{service}.log'}"
+                        )
+                    try:
+                        if (await client.get(f"{self.config.service_url(service)}/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{service} not ready after {timeout:.0f}s")
+                    await asyncio.sleep(0.2)
+
+    def kill(self, service: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        process = self.processes[service]
+        process.send_signal(sig)
+        process.wait(timeout=30)
+
+    def stop(self, service: str, timeout: float = 30.0) -> int | None:
+        """SIGTERM and wait for a graceful exit; returns the exit code."""
+        process = self.processes.pop(service, None)
+        if process is None or process.poll() is not None:
+            return None if process is None else process.returncode
+        process.terminate()
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+    def stop_all(self) -> None:
+        for service in reversed(list(self.processes)):
+            self.stop(service)
+
+    # -- gateway -------------------------------------------------------------------------------
+    def _gateway(self, command: str) -> None:
+        env = {
+            **os.environ,
+            "RELAY_GATEWAY_PORT": str(self.config.gateway_port),
+            **{f"RELAY_{name.upper()}_PORT": str(port) for name, port in self.config.service_ports.items()},
+        }
+        if self.config.gateway_dir is not None:
+            env["RELAY_GATEWAY_DIR"] = str(self.config.gateway_dir)
+        subprocess.run(["bash", str(self.config.root / "deploy/local/gateway.sh"), command], env=env, check=True)
+
+    def start_gateway(self) -> None:
+        self._gateway("start")
+
+    def stop_gateway(self) -> None:
+        self._gateway("stop")

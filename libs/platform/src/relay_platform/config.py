@@ -1,0 +1,62 @@
+"""Settings shared by every service. Each service subclasses `ServiceSettings` with its own env prefix
+(`IDENTITY_`, `INGESTION_`, ...) and fails fast on missing or placeholder secrets outside development."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "changethis", "secret", "password", "postgres", "test", "dev", "development",
+     "example", "xxx", "todo"}
+)
+
+
+def is_placeholder(value: str, *, also: tuple[str, ...] = ()) -> bool:
+    lowered = value.strip().lower()
+    return lowered in PLACEHOLDER_SECRETS or lowered in also or lowered.startswith(("dev-", "insecure"))
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+
+    environment: Literal["development", "test", "production"] = "development"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    database_url: SecretStr = Field(description="postgresql+asyncpg://user:password@host:port/db")
+    database_pool_size: int = 10
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_topic_prefix: str = Field(default="", description="Prefix of every topic and consumer group name.")
+    redis_url: str = "redis://127.0.0.1:16379/0"
+    log_level: str = "INFO"
+    otel_traces_exporter: Literal["none", "console", "otlp"] = "none"
+    otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4318"
+    outbox_poll_interval_seconds: float = 1.0
+    outbox_batch_size: int = 500
+    consumer_max_attempts: int = 5
+    consumer_retry_backoff_seconds: float = 0.2
+    shutdown_grace_seconds: float = 15.0
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> ServiceSettings:
+        if self.environment == "development":
+            return self
+        problems = [
+            name
+            for name, value in self
+            if isinstance(value, SecretStr) and name != "database_url" and is_placeholder(value.get_secret_value())
+        ]
+        db = urlsplit(self.database_url.get_secret_value())
+        if not db.password or is_placeholder(db.password, also=((db.username or "").lower(),)):
+            problems.append("database_url (password)")
+        if problems:
+            raise ValueError(
+                f"missing or placeholder secrets in {self.environment}: {', '.join(sorted(problems))}"
+            )
+        return self
+
+    def topic(self, name: str) -> str:
+        return f"{self.kafka_topic_prefix}{name}"

@@ -1,0 +1,41 @@
+"""Prometheus metrics every service exports on `/metrics`."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class PlatformMetrics:
+    """The metrics the kit itself records; services add their own to the same registry."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.http_requests = Counter(
+            "relay_http_requests_total", "HTTP requests handled.", ["method", "route", "status"], registry=registry
+        )
+        self.http_duration = Histogram(
+            "relay_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.outbox_published = Counter(
+            "relay_outbox_published_total", "Events relayed from the outbox to Kafka.", ["topic"], registry=registry
+        )
+        self.outbox_backlog = Gauge(
+            "relay_outbox_backlog", "Events written to the outbox and not yet on Kafka.", registry=registry
+        )
+        self.outbox_oldest_age = Gauge(
+            "relay_outbox_oldest_pending_seconds", "Age of the oldest unrelayed event.", registry=registry
+        )
+        self.consumed = Counter(
+            "relay_messages_consumed_total",
+            "Messages handled by an idempotent consumer, by outcome (processed, duplicate, skipped, "
+            "dead_lettered, retried).",
+            ["consumer", "outcome"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "relay_dead_letters_total", "Messages sent to the dead-letter topic.", ["consumer"], registry=registry
+        )

@@ -1,0 +1,190 @@
+"""The composition of a Relay service: one call from each service's `app.py` builds the FastAPI app,
+and its lifespan creates and closes everything that talks to the outside (no work at import time)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from relay_platform.config import ServiceSettings
+from relay_platform.consumers import Consumers
+from relay_platform.db import asyncpg_dsn, create_engine, create_sessionmaker, database_is_reachable
+from relay_platform.errors import install_error_handlers
+from relay_platform.logging import configure_logging, get_logger
+from relay_platform.messaging import create_broker
+from relay_platform.metrics import PlatformMetrics
+from relay_platform.outbox import OutboxRelay
+from relay_platform.telemetry import create_tracer_provider
+from relay_platform.web import RequestContextMiddleware
+
+log = get_logger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds: reachable from endpoints as `request.app.state.runtime`."""
+
+    service: str
+    settings: ServiceSettings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    broker: KafkaBroker
+    metrics: PlatformMetrics
+    outbox: OutboxRelay
+    consumers: Consumers
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+Subscribe = Callable[[Runtime], None]
+Hook = Callable[[Runtime], Any]
+
+
+def create_service_app(
+    *,
+    service: str,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter] = (),
+    subscribe: Subscribe | None = None,
+    on_startup: Hook | None = None,
+    on_shutdown: Hook | None = None,
+    description: str = "",
+    version: str = "0.1.0",
+) -> FastAPI:
+    configure_logging(service, settings.log_level)
+    registry = CollectorRegistry()
+    metrics = PlatformMetrics(registry)
+    tracer_provider = create_tracer_provider(
+        service, settings.otel_traces_exporter, settings.otel_exporter_otlp_endpoint
+    )
+    HTTPXClientInstrumentor().instrument(tracer_provider=tracer_provider)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await _start(service, settings, metrics, tracer_provider, subscribe)
+        app.state.runtime = runtime
+        if on_startup is not None:
+            await _maybe_await(on_startup(runtime))
+        log.info("service_started", port=settings.http_port, environment=settings.environment)
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                await _maybe_await(on_shutdown(runtime))
+            await _stop(runtime)
+            tracer_provider.shutdown()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=f"Relay {service}",
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer_provider, excluded_urls="healthz,readyz,metrics"
+    )
+    app.include_router(_operations_router(service, registry))
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+async def _start(
+    service: str,
+    settings: ServiceSettings,
+    metrics: PlatformMetrics,
+    tracer_provider: TracerProvider,
+    subscribe: Subscribe | None,
+) -> Runtime:
+    database_url = settings.database_url.get_secret_value()
+    engine = create_engine(database_url, settings.database_pool_size)
+    sessionmaker = create_sessionmaker(engine)
+    broker = create_broker(service, settings, tracer_provider, metrics.registry)
+    outbox = OutboxRelay(
+        sessionmaker=sessionmaker,
+        broker=broker,
+        database_dsn=asyncpg_dsn(database_url),
+        metrics=metrics,
+        poll_interval=settings.outbox_poll_interval_seconds,
+        batch_size=settings.outbox_batch_size,
+    )
+    consumers = Consumers(
+        service=service, settings=settings, broker=broker, sessionmaker=sessionmaker, metrics=metrics
+    )
+    runtime = Runtime(service, settings, engine, sessionmaker, broker, metrics, outbox, consumers)
+    if subscribe is not None:
+        subscribe(runtime)
+    await broker.start()
+    outbox.start()
+    return runtime
+
+
+async def _stop(runtime: Runtime) -> None:
+    """Stop consuming (in-flight messages finish), relay what is committed, then close connections."""
+    grace = runtime.settings.shutdown_grace_seconds
+    for subscriber in runtime.broker.subscribers:
+        with contextlib.suppress(Exception):
+            await subscriber.stop()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(runtime.outbox.stop(), timeout=grace)
+    await runtime.broker.stop()
+    await runtime.engine.dispose()
+
+
+async def _maybe_await(value: Any) -> None:
+    if asyncio.iscoroutine(value):
+        await value
+
+
+def _operations_router(service: str, registry: CollectorRegistry) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "alive", "service": service}
+
+    @router.get("/readyz", summary="Readiness: its database and Kafka are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        if runtime is None:
+            return JSONResponse({"status": "starting", "service": service}, status_code=503)
+        database, kafka = await asyncio.gather(
+            database_is_reachable(runtime.engine), runtime.broker.ping(timeout=2.0)
+        )
+        checks = {"database": "ok" if database else "unreachable", "kafka": "ok" if kafka else "unreachable"}
+        ready = database and kafka
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "service": service, "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    @router.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        # Relative URL: the page works both at the service and behind the gateway's /docs/<service>/.
+        return get_swagger_ui_html(openapi_url="openapi.json", title=f"Relay {service} API")
+
+    return router

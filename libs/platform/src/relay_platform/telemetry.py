@@ -1,0 +1,42 @@
+"""OpenTelemetry: one tracer provider per service, exporter chosen by settings, W3C trace context
+carried across HTTP (FastAPI, httpx) and Kafka (FastStream middleware, and the outbox envelope)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+
+def create_tracer_provider(service: str, exporter: str, otlp_endpoint: str) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({"service.name": service, "service.namespace": "relay"}))
+    span_exporter: SpanExporter | None = None
+    if exporter == "console":
+        span_exporter = ConsoleSpanExporter()
+    elif exporter == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        span_exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
+    if span_exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(span_exporter))
+    return provider
+
+
+def current_trace_headers() -> dict[str, str]:
+    """`traceparent` (and `tracestate`) of the current span, to store with an outgoing event."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def attach_trace_headers(headers: Mapping[str, str]) -> object:
+    """Makes the trace context in `headers` current; returns the token for `context.detach`."""
+    return context.attach(propagate.extract(dict(headers)))
+
+
+def current_trace_id() -> str | None:
+    span = trace.get_current_span().get_span_context()
+    return format(span.trace_id, "032x") if span.is_valid else None
