@@ -1,0 +1,1 @@
+"""Relay audit: An append-only, queryable record of everything that happened in Relay."""

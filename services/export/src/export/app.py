@@ -1,0 +1,14 @@
+"""Composition root of the export service."""
+
+from fastapi import FastAPI
+
+from export.config import Settings
+from relay_platform.service import create_service_app
+
+
+def create_app() -> FastAPI:
+    return create_service_app(
+        service="export",
+        settings=Settings(),
+        description="Structured workouts as FIT files and Garmin workout JSON, pushed to COROS and Garmin.",
+    )

@@ -1,0 +1,1 @@
+"""Relay identity: Athletes (Strava login), tokens, profiles, API keys, admin accounts and roles."""

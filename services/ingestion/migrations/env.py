@@ -1,0 +1,9 @@
+"""Alembic environment of the ingestion service: its settings give the URL, its models the metadata."""
+
+from sqlmodel import SQLModel
+
+from ingestion import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from ingestion.config import Settings
+from relay_platform.db import run_migrations
+
+run_migrations(SQLModel.metadata, Settings().database_url.get_secret_value())

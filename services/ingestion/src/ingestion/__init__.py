@@ -1,0 +1,1 @@
+"""Relay ingestion: Provider webhooks, polling and backfill; activities normalized and deduplicated."""

@@ -1,0 +1,16 @@
+"""Composition root of the ingestion service."""
+
+from fastapi import FastAPI
+
+from ingestion.config import Settings
+from ingestion.endpoints import router
+from relay_platform.service import create_service_app
+
+
+def create_app() -> FastAPI:
+    return create_service_app(
+        service="ingestion",
+        settings=Settings(),
+        routers=[router],
+        description="Provider webhooks, polling and backfill; one clean, deduplicated activity history.",
+    )

@@ -1,0 +1,1 @@
+"""Relay planning: Onboarding, periodized training programs, sessions, compliance and training load."""
