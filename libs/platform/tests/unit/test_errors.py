@@ -1,0 +1,66 @@
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field
+
+from relay_platform.errors import Conflict, NotFound, UpstreamError, install_error_handlers
+
+
+class Goal(BaseModel):
+    event_date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/goal")
+    async def goal(body: Goal) -> Goal:
+        return body
+
+    @app.get("/programs/{program_id}")
+    async def program(program_id: int) -> dict[str, int]:
+        if program_id == 1:
+            raise Conflict("Program already exists", details={"program_id": 1})
+        if program_id == 2:
+            raise UpstreamError("Strava is unavailable", code="strava_error")
+        raise NotFound("No such program", details={"program_id": program_id})
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("database password is hunter2")
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def test_invalid_body_is_a_400_validation_error_naming_the_field(client: TestClient) -> None:
+    response = client.post("/goal", json={"event_date": "soon"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "validation_error"
+    assert error["details"]["field"] == "event_date"
+    assert "event_date" in error["message"]
+
+
+def test_domain_errors_keep_their_status_code_and_details(client: TestClient) -> None:
+    assert client.get("/programs/1").json() == {
+        "error": {"code": "conflict", "message": "Program already exists", "details": {"program_id": 1}}
+    }
+    assert client.get("/programs/1").status_code == 409
+    response = client.get("/programs/2")
+    assert (response.status_code, response.json()["error"]["code"]) == (502, "strava_error")
+    assert client.get("/programs/3").status_code == 404
+
+
+def test_an_unknown_route_and_a_wrong_method_answer_in_the_envelope(client: TestClient) -> None:
+    assert client.get("/nowhere").json()["error"]["code"] == "not_found"
+    response = client.delete("/goal")
+    assert (response.status_code, response.json()["error"]["code"]) == (405, "method_not_allowed")
+
+
+def test_an_unexpected_failure_is_a_500_that_reveals_nothing(client: TestClient) -> None:
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "hunter2" not in response.text
