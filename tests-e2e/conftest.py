@@ -1,0 +1,76 @@
+"""The whole Relay stack for end-to-end tests: every service as a real process on the real
+PostgreSQL and Kafka, behind the real nginx gateway. It has its own databases (`relay_<service>_e2e`),
+topic prefix, ports and gateway, so it runs beside a `make dev` stack without touching it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import httpx
+import pytest
+
+from relay_devstack import SERVICES, Stack, StackConfig
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests-e2e" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    base = int(os.environ.get("RELAY_E2E_PORT_BASE", 8200))
+    default = StackConfig()
+    config = StackConfig(
+        service_ports={name: base + 1 + i for i, name in enumerate(SERVICES)},
+        gateway_port=base + 80,
+        gateway_dir=default.home / "e2e-gateway",
+        database_suffix="_e2e",
+        topic_prefix=f"e2e-{uuid.uuid4().hex[:8]}.",
+        extra_env={"INGESTION_STRAVA_VERIFY_TOKEN": "e2e-verify-token-7c1d"},
+    )
+    stack = Stack(config)
+    asyncio.run(stack.create_databases(fresh=True))
+    stack.migrate()
+    asyncio.run(stack.ensure_topics())
+    try:
+        stack.start_all()
+        asyncio.run(stack.wait_ready())
+        stack.start_gateway()
+        yield stack
+    finally:
+        stack.stop_all()
+        stack.stop_gateway()
+        asyncio.run(stack.delete_topics())
+        asyncio.run(stack.drop_databases())
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=10.0) as client:
+        yield client
+
+
+class Databases:
+    """Read access to each service's database, to check what a request really changed."""
+
+    def __init__(self, stack: Stack) -> None:
+        self._stack = stack
+
+    async def fetchval(self, service: str, query: str, *args: object) -> object:
+        url = self._stack.config.database_url(service).replace("postgresql+asyncpg://", "postgresql://")
+        connection = await asyncpg.connect(url)
+        try:
+            return await connection.fetchval(query, *args)
+        finally:
+            await connection.close()
+
+
+@pytest.fixture
+def databases(stack: Stack) -> Databases:
+    return Databases(stack)

@@ -1,0 +1,129 @@
+"""The bones of Relay: a request through the gateway changes state in one service, its event leaves
+through the outbox, another service consumes it idempotently, and the audit service records it —
+even when the consuming service is killed in the middle of the stream."""
+
+import asyncio
+import itertools
+import random
+import signal
+import time
+from typing import Any
+
+import httpx
+
+from relay_devstack import Stack
+
+_object_ids = itertools.count(int(time.time()) * 1000)
+
+
+def strava_event(owner_id: int, aspect_type: str = "create", **extra: Any) -> dict[str, Any]:
+    return {
+        "aspect_type": aspect_type,
+        "event_time": int(time.time()),
+        "object_id": next(_object_ids),
+        "object_type": "activity",
+        "owner_id": owner_id,
+        "subscription_id": 120475,
+        "updates": {},
+        **extra,
+    }
+
+
+async def notifications_counted(databases: Any, owner_ids: list[int]) -> int:
+    total = await databases.fetchval(
+        "connections",
+        "SELECT coalesce(sum(notifications_received), 0) FROM provider_account_activity "
+        "WHERE provider = 'strava' AND provider_user_id = ANY($1::text[])",
+        [str(o) for o in owner_ids],
+    )
+    return int(total)
+
+
+async def audited(databases: Any, owner_ids: list[int]) -> int:
+    """Audit entries of the webhooks ingestion stored for these athletes."""
+    webhook_ids = await databases.fetchval(
+        "ingestion",
+        "SELECT coalesce(array_agg(id::text), '{}') FROM provider_notifications WHERE owner_id = ANY($1::text[])",
+        [str(o) for o in owner_ids],
+    )
+    return int(
+        await databases.fetchval(
+            "audit",
+            "SELECT count(*) FROM audit_entries WHERE event_type = 'ingestion.webhook.received' "
+            "AND entity_type = 'webhook' AND entity_id = ANY($1::text[])",
+            webhook_ids,
+        )
+    )
+
+
+async def wait_for(check: Any, expected: int, timeout: float = 60.0) -> int:
+    deadline = time.monotonic() + timeout
+    value = await check()
+    while value != expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        value = await check()
+    return int(value)
+
+
+async def test_a_webhook_is_counted_once_by_connections_and_audited_once_even_when_redelivered(
+    gateway: httpx.AsyncClient, databases: Any
+) -> None:
+    owner = random.randint(10**8, 10**9)
+    event = strava_event(owner)
+    for _ in range(3):  # Strava retries when it did not see our 200 in time
+        response = await gateway.post("/api/webhook/strava", json=event)
+        assert response.json() == {"received": True}
+
+    assert await wait_for(lambda: notifications_counted(databases, [owner]), 1) == 1
+    assert await wait_for(lambda: audited(databases, [owner]), 1) == 1
+    stored = await databases.fetchval(
+        "ingestion", "SELECT count(*) FROM provider_notifications WHERE owner_id = $1", str(owner)
+    )
+    assert stored == 1
+    await asyncio.sleep(1.0)  # nothing else trickles in later
+    assert await notifications_counted(databases, [owner]) == 1
+
+
+async def test_killing_the_consumer_mid_stream_loses_nothing_and_applies_nothing_twice(
+    stack: Stack, gateway: httpx.AsyncClient, databases: Any
+) -> None:
+    owners = [random.randint(10**9, 10**10) for _ in range(25)]
+    total, rate_per_second, kill_at, restart_at = 600, 60, 150, 300
+    accepted: list[dict[str, Any]] = []
+    refused = 0
+
+    async def send(event: dict[str, Any]) -> None:
+        nonlocal refused
+        try:
+            response = await gateway.post("/api/webhook/strava", json=event)
+        except httpx.TransportError:
+            refused += 1
+            return
+        if response.status_code == 200:
+            accepted.append(event)
+        else:
+            refused += 1
+
+    in_flight: list[asyncio.Task[None]] = []
+    started = time.monotonic()
+    for n in range(total):
+        if n == kill_at:
+            stack.kill("connections", signal.SIGKILL)
+        if n == restart_at:
+            stack.start("connections")
+        event = strava_event(random.choice(owners))
+        in_flight.append(asyncio.create_task(send(event)))
+        if n % 10 == 0:  # Strava redelivers some notifications
+            in_flight.append(asyncio.create_task(send(event)))
+        await asyncio.sleep(max(0.0, started + (n + 1) / rate_per_second - time.monotonic()))
+    await asyncio.gather(*in_flight)
+    await stack.wait_ready(("connections",))
+
+    unique_accepted = len({e["object_id"] for e in accepted})
+    assert refused == 0, "the webhook is answered by ingestion, which stayed up"
+    assert unique_accepted == total
+    counted = await wait_for(lambda: notifications_counted(databases, owners), unique_accepted, timeout=90)
+    assert counted == unique_accepted, f"connections counted {counted} of {unique_accepted} accepted webhooks"
+    assert await wait_for(lambda: audited(databases, owners), unique_accepted, timeout=90) == unique_accepted
+    await asyncio.sleep(2.0)
+    assert await notifications_counted(databases, owners) == unique_accepted  # and nothing applied twice
