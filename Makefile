@@ -3,6 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV ?= uv
 PYTEST := $(UV) run --frozen pytest
+SERVICES := identity connections ingestion planning export audit
 
 .PHONY: help install infra dev down migrate topics test test-unit test-integration test-e2e lint contracts bench clean
 
@@ -38,8 +39,8 @@ test-e2e: infra ## end-to-end tests only
 lint: install ## ruff and mypy (strict for libs/)
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy --strict libs/contracts/src libs/platform/src libs/devstack/src libs/testing/src
-	@$(UV) run --frozen mypy $(foreach s,identity connections ingestion planning export audit,services/$(s)/src)
+	@$(UV) run --frozen mypy --strict -p relay_contracts -p relay_platform -p relay_devstack -p relay_testing
+	@$(UV) run --frozen mypy $(foreach s,$(SERVICES),-p $(s))
 
 contracts: ## write the published event contract (JSON Schema, AsyncAPI) under libs/contracts/published/
 	@$(UV) run --frozen python -m relay_contracts.publish

@@ -43,7 +43,8 @@ async def audited(databases: Any, owner_ids: list[int]) -> int:
     """Audit entries of the webhooks ingestion stored for these athletes."""
     webhook_ids = await databases.fetchval(
         "ingestion",
-        "SELECT coalesce(array_agg(id::text), '{}') FROM provider_notifications WHERE owner_id = ANY($1::text[])",
+        "SELECT coalesce(array_agg(id::text), '{}') FROM provider_notifications "
+        "WHERE owner_id = ANY($1::text[])",
         [str(o) for o in owner_ids],
     )
     return int(

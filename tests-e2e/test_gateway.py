@@ -34,12 +34,18 @@ async def test_the_docs_index_links_every_service(gateway: httpx.AsyncClient) ->
         assert f"/docs/{service}/" in page
 
 
-async def test_the_strava_webhook_paths_of_the_mobile_contract_reach_ingestion(gateway: httpx.AsyncClient) -> None:
+async def test_the_strava_webhook_paths_of_the_mobile_contract_reach_ingestion(
+    gateway: httpx.AsyncClient,
+) -> None:
     document = (await gateway.get("/docs/ingestion/openapi.json")).json()
     assert {"/api/webhook/strava", "/api/webhooks/strava"} <= set(document["paths"])
     check = await gateway.get(
         "/api/webhook/strava",
-        params={"hub.mode": "subscribe", "hub.challenge": "15f7d1a91c1f40f8", "hub.verify_token": "e2e-verify-token-7c1d"},
+        params={
+            "hub.mode": "subscribe",
+            "hub.challenge": "15f7d1a91c1f40f8",
+            "hub.verify_token": "e2e-verify-token-7c1d",
+        },
     )
     assert check.json() == {"hub.challenge": "15f7d1a91c1f40f8"}
 

@@ -47,7 +47,10 @@ def main() -> int:
         while not stop:
             for service, process in list(stack.processes.items()):
                 if process.poll() is not None:
-                    print(f"{service} exited with {process.returncode}; restarting (see its log)", file=sys.stderr)
+                    print(
+                        f"{service} exited with {process.returncode}; restarting (see its log)",
+                        file=sys.stderr,
+                    )
                     stack.start(service)
             time.sleep(0.5)
     finally:

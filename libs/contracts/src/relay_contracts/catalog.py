@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -15,7 +16,7 @@ from relay_contracts.topics import TopicSpec, topic_for_service
 class EventSpec:
     type: str
     version: int
-    data: type[BaseModel]
+    data: builtins.type[BaseModel]
     description: str
 
     @property
@@ -31,7 +32,9 @@ class EventSpec:
         tracestate: str | None = None,
     ) -> Envelope:
         if not isinstance(data, self.data):
-            raise TypeError(f"{self.type} v{self.version} carries {self.data.__name__}, not {type(data).__name__}")
+            raise TypeError(
+                f"{self.type} v{self.version} carries {self.data.__name__}, not {type(data).__name__}"
+            )
         return Envelope(
             type=self.type,
             version=self.version,
@@ -43,7 +46,8 @@ class EventSpec:
         )
 
     def parse(self, envelope: Envelope) -> BaseModel:
-        return self.data.model_validate(envelope.data)
+        parsed: BaseModel = self.data.model_validate(envelope.data)
+        return parsed
 
 
 INGESTION_WEBHOOK_RECEIVED = EventSpec(

@@ -26,8 +26,8 @@ def schema_file(spec: EventSpec) -> str:
 
 def event_schema(spec: EventSpec) -> dict[str, Any]:
     """The full message schema: the envelope, with `data` narrowed to this event's schema."""
-    schema = Envelope.model_json_schema()
-    data = spec.data.model_json_schema()
+    schema: dict[str, Any] = Envelope.model_json_schema()
+    data: dict[str, Any] = spec.data.model_json_schema()
     defs = {**schema.pop("$defs", {}), **data.pop("$defs", {})}
     schema["properties"]["type"] = {"const": spec.type, "type": "string"}
     schema["properties"]["version"] = {"const": spec.version, "type": "integer"}

@@ -42,7 +42,9 @@ def _events_topic(service: str, description: str) -> TopicSpec:
 IDENTITY_EVENTS = _events_topic("identity", "Athletes, profiles, API keys and admin accounts.")
 CONNECTIONS_EVENTS = _events_topic("connections", "Links to providers: linked, refreshed, revoked, syncs.")
 INGESTION_EVENTS = _events_topic("ingestion", "Provider notifications and the normalized activity history.")
-PLANNING_EVENTS = _events_topic("planning", "Programs and sessions: generated, scheduled, completed, changed.")
+PLANNING_EVENTS = _events_topic(
+    "planning", "Programs and sessions: generated, scheduled, completed, changed."
+)
 EXPORT_EVENTS = _events_topic("export", "Workouts exported to devices and their verification.")
 AUDIT_EVENTS = _events_topic("audit", "Scheduled jobs and operator actions recorded by the audit service.")
 DEAD_LETTERS = TopicSpec(

@@ -30,11 +30,20 @@ def test_min_insync_replicas_never_exceeds_the_replicas_a_cluster_has() -> None:
 
 def test_an_envelope_is_built_from_the_data_its_event_declares() -> None:
     data = WebhookReceived(
-        provider="strava", webhook_id="w1", object_type="activity", object_id="9", aspect_type="create",
-        owner_id="7", event_time="2026-01-01T00:00:00Z",
+        provider="strava",
+        webhook_id="w1",
+        object_type="activity",
+        object_id="9",
+        aspect_type="create",
+        owner_id="7",
+        event_time="2026-01-01T00:00:00Z",
     )
     envelope = INGESTION_WEBHOOK_RECEIVED.envelope(data, subject="strava:7")
-    assert (envelope.type, envelope.version, envelope.producer) == ("ingestion.webhook.received", 1, "ingestion")
+    assert (envelope.type, envelope.version, envelope.producer) == (
+        "ingestion.webhook.received",
+        1,
+        "ingestion",
+    )
     assert INGESTION_WEBHOOK_RECEIVED.parse(envelope) == data
     assert event_spec("ingestion.webhook.received", 1) is INGESTION_WEBHOOK_RECEIVED
 

@@ -14,7 +14,8 @@ def test_an_envelope_survives_the_wire_unchanged() -> None:
 
 
 @pytest.mark.parametrize(
-    "event_type", ["webhook_received", "Ingestion.webhook.received", "ingestion.webhook", "a.b.c.d", "a.b-c.d"]
+    "event_type",
+    ["webhook_received", "Ingestion.webhook.received", "ingestion.webhook", "a.b.c.d", "a.b-c.d"],
 )
 def test_an_event_type_must_read_service_entity_verb(event_type: str) -> None:
     with pytest.raises(ValidationError, match="type must read"):
@@ -23,7 +24,7 @@ def test_an_event_type_must_read_service_entity_verb(event_type: str) -> None:
 
 def test_occurred_at_must_carry_a_timezone() -> None:
     with pytest.raises(ValidationError, match="timezone"):
-        Envelope(**VALID, occurred_at=datetime(2026, 1, 1, 12, 0))  # noqa: DTZ001
+        Envelope(**VALID, occurred_at=datetime(2026, 1, 1, 12, 0))
 
 
 def test_a_malformed_traceparent_is_refused() -> None:

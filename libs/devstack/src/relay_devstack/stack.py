@@ -33,10 +33,10 @@ class StackConfig:
     home: Path = field(default_factory=lambda: Path(os.environ.get("RELAY_HOME", ROOT / ".relay")))
     pg_host: str = "127.0.0.1"
     pg_port: int = field(default_factory=lambda: _env_int("RELAY_PG_PORT", 15432))
-    kafka_bootstrap: str = field(
-        default_factory=lambda: f"127.0.0.1:{_env_int('RELAY_KAFKA_PORT', 19092)}"
+    kafka_bootstrap: str = field(default_factory=lambda: f"127.0.0.1:{_env_int('RELAY_KAFKA_PORT', 19092)}")
+    redis_url: str = field(
+        default_factory=lambda: f"redis://127.0.0.1:{_env_int('RELAY_REDIS_PORT', 16379)}/0"
     )
-    redis_url: str = field(default_factory=lambda: f"redis://127.0.0.1:{_env_int('RELAY_REDIS_PORT', 16379)}/0")
     gateway_port: int = field(default_factory=lambda: _env_int("RELAY_GATEWAY_PORT", 8080))
     gateway_dir: Path | None = None
     service_ports: dict[str, int] = field(
@@ -77,7 +77,9 @@ class StackConfig:
             f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             f"{prefix}_KAFKA_TOPIC_PREFIX": self.topic_prefix,
             f"{prefix}_REDIS_URL": self.redis_url,
-            "INGESTION_STRAVA_VERIFY_TOKEN": os.environ.get("INGESTION_STRAVA_VERIFY_TOKEN", "relay-local-verify"),
+            "INGESTION_STRAVA_VERIFY_TOKEN": os.environ.get(
+                "INGESTION_STRAVA_VERIFY_TOKEN", "relay-local-verify"
+            ),
         }
         return {**env, **self.extra_env}
 
@@ -109,15 +111,24 @@ class Stack:
         connection = await asyncpg.connect(self.config.admin_dsn)
         try:
             for service in SERVICES:
-                await connection.execute(f'DROP DATABASE IF EXISTS "{self.config.database(service)}" WITH (FORCE)')
+                await connection.execute(
+                    f'DROP DATABASE IF EXISTS "{self.config.database(service)}" WITH (FORCE)'
+                )
         finally:
             await connection.close()
 
     def migrate(self) -> None:
         for service in SERVICES:
             subprocess.run(
-                [sys.executable, "-m", "alembic", "-c", str(self.config.root / "services" / service / "alembic.ini"),
-                 "upgrade", "head"],
+                [
+                    sys.executable,
+                    "-m",
+                    "alembic",
+                    "-c",
+                    str(self.config.root / "services" / service / "alembic.ini"),
+                    "upgrade",
+                    "head",
+                ],
                 env={**os.environ, **self.config.service_env(service)},
                 check=True,
                 cwd=self.config.root,
@@ -157,7 +168,9 @@ class Stack:
                             f"{service} exited with {process.returncode}; see {self.logs / f'{service}.log'}"
                         )
                     try:
-                        if (await client.get(f"{self.config.service_url(service)}/readyz")).status_code == 200:
+                        if (
+                            await client.get(f"{self.config.service_url(service)}/readyz")
+                        ).status_code == 200:
                             break
                     except httpx.TransportError:
                         pass
@@ -195,7 +208,9 @@ class Stack:
         }
         if self.config.gateway_dir is not None:
             env["RELAY_GATEWAY_DIR"] = str(self.config.gateway_dir)
-        subprocess.run(["bash", str(self.config.root / "deploy/local/gateway.sh"), command], env=env, check=True)
+        subprocess.run(
+            ["bash", str(self.config.root / "deploy/local/gateway.sh"), command], env=env, check=True
+        )
 
     def start_gateway(self) -> None:
         self._gateway("start")

@@ -10,8 +10,21 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
-    {"", "changeme", "change-me", "changethis", "secret", "password", "postgres", "test", "dev", "development",
-     "example", "xxx", "todo"}
+    {
+        "",
+        "changeme",
+        "change-me",
+        "changethis",
+        "secret",
+        "password",
+        "postgres",
+        "test",
+        "dev",
+        "development",
+        "example",
+        "xxx",
+        "todo",
+    }
 )
 
 
@@ -47,7 +60,9 @@ class ServiceSettings(BaseSettings):
         problems = [
             name
             for name, value in self
-            if isinstance(value, SecretStr) and name != "database_url" and is_placeholder(value.get_secret_value())
+            if isinstance(value, SecretStr)
+            and name != "database_url"
+            and is_placeholder(value.get_secret_value())
         ]
         db = urlsplit(self.database_url.get_secret_value())
         if not db.password or is_placeholder(db.password, also=((db.username or "").lower(),)):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import structlog
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from pydantic import ValidationError
@@ -24,8 +25,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from relay_contracts import DEAD_LETTERS, Envelope
 from relay_platform.config import ServiceSettings
-import structlog
-
 from relay_platform.logging import get_logger, redact
 from relay_platform.metrics import PlatformMetrics
 
@@ -140,7 +139,9 @@ class Consumers:
                 transient_since = transient_since or asyncio.get_running_loop().time()
                 waited = asyncio.get_running_loop().time() - transient_since
                 log.warning("consumer_transient_failure", consumer=consumer, error=repr(error), waited=waited)
-                await asyncio.sleep(min(5.0, self._settings.consumer_retry_backoff_seconds * 2 ** min(attempt, 6)))
+                await asyncio.sleep(
+                    min(5.0, self._settings.consumer_retry_backoff_seconds * 2 ** min(attempt, 6))
+                )
                 if waited > TRANSIENT_RETRY_WINDOW_SECONDS:
                     raise
                 attempt -= 1  # an outage is not the message's fault: it does not use up its attempts
@@ -166,7 +167,7 @@ class Consumers:
                     insert(ProcessedMessage)  # type: ignore[call-overload]
                     .values(consumer=consumer, message_id=envelope.id, event_type=envelope.type)
                     .on_conflict_do_nothing()
-                    .returning(ProcessedMessage.message_id)  # type: ignore[arg-type]
+                    .returning(ProcessedMessage.message_id)
                 )
             ).first()
             if first_time is None:

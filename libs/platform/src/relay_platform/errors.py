@@ -37,7 +37,9 @@ class AppError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None, code: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, details: dict[str, Any] | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
@@ -80,7 +82,11 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 
 
 def error_response(
-    status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
 
@@ -98,12 +104,20 @@ async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
 async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field(err.get("loc", ())), "reason": err.get("type", "invalid"), "message": err.get("msg", "")}
+        {
+            "field": _field(err.get("loc", ())),
+            "reason": err.get("type", "invalid"),
+            "message": err.get("msg", ""),
+        }
         for err in exc.errors()
     ]
     first = errors[0] if errors else {"field": "request", "message": "invalid"}
     message = f"Invalid {first['field']}: {first['message']}" if errors else "Invalid request"
-    details: dict[str, Any] = {"field": first["field"], "reason": first.get("reason", "invalid"), "errors": errors}
+    details: dict[str, Any] = {
+        "field": first["field"],
+        "reason": first.get("reason", "invalid"),
+        "errors": errors,
+    }
     return error_response(400, "validation_error", message, details)
 
 

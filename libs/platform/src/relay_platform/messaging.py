@@ -78,7 +78,9 @@ async def ensure_topics(
         await admin.close()
 
 
-async def delete_topics(bootstrap_servers: str, *, prefix: str, topics: tuple[TopicSpec, ...] = TOPICS) -> None:
+async def delete_topics(
+    bootstrap_servers: str, *, prefix: str, topics: tuple[TopicSpec, ...] = TOPICS
+) -> None:
     if not prefix:
         raise ValueError("refusing to delete unprefixed (shared) topics")
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="relay-topics")
@@ -100,10 +102,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "list":
         for topic in TOPICS:
-            print(f"{args.prefix}{topic.name}\t{topic.partitions} partitions\t{topic.cleanup_policy}\t{topic.key}")
+            name = f"{args.prefix}{topic.name}"
+            print(f"{name}\t{topic.partitions} partitions\t{topic.cleanup_policy}\t{topic.key}")
         return
     created = asyncio.run(ensure_topics(args.bootstrap_servers, prefix=args.prefix))
-    print(f"topics: {len(TOPICS)} in the manifest, {len(created)} created" + (f" ({', '.join(created)})" if created else ""))
+    print(
+        f"topics: {len(TOPICS)} in the manifest, {len(created)} created"
+        + (f" ({', '.join(created)})" if created else "")
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,10 @@ class PlatformMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.http_requests = Counter(
-            "relay_http_requests_total", "HTTP requests handled.", ["method", "route", "status"], registry=registry
+            "relay_http_requests_total",
+            "HTTP requests handled.",
+            ["method", "route", "status"],
+            registry=registry,
         )
         self.http_duration = Histogram(
             "relay_http_request_duration_seconds",
@@ -21,7 +24,10 @@ class PlatformMetrics:
             registry=registry,
         )
         self.outbox_published = Counter(
-            "relay_outbox_published_total", "Events relayed from the outbox to Kafka.", ["topic"], registry=registry
+            "relay_outbox_published_total",
+            "Events relayed from the outbox to Kafka.",
+            ["topic"],
+            registry=registry,
         )
         self.outbox_backlog = Gauge(
             "relay_outbox_backlog", "Events written to the outbox and not yet on Kafka.", registry=registry
@@ -37,5 +43,8 @@ class PlatformMetrics:
             registry=registry,
         )
         self.dead_letters = Counter(
-            "relay_dead_letters_total", "Messages sent to the dead-letter topic.", ["consumer"], registry=registry
+            "relay_dead_letters_total",
+            "Messages sent to the dead-letter topic.",
+            ["consumer"],
+            registry=registry,
         )

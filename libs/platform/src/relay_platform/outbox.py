@@ -37,14 +37,20 @@ class OutboxMessage(SQLModel, table=True):
 
     id: uuid.UUID = Field(primary_key=True)
     # Commit-order position; the relay sends in this order.
-    seq: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), unique=True, nullable=False))
+    seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(), unique=True, nullable=False)
+    )
     topic: str
     key: str
     event_type: str
     payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
     headers: dict[str, str] = Field(sa_column=Column(JSONB, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
-    published_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+    published_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
 async def add_event(session: AsyncSession, envelope: Envelope, *, topic_prefix: str = "") -> None:
@@ -54,15 +60,22 @@ async def add_event(session: AsyncSession, envelope: Envelope, *, topic_prefix: 
     trace_headers = current_trace_headers()
     if envelope.traceparent is None and "traceparent" in trace_headers:
         envelope = envelope.model_copy(
-            update={"traceparent": trace_headers["traceparent"], "tracestate": trace_headers.get("tracestate")}
+            update={
+                "traceparent": trace_headers["traceparent"],
+                "tracestate": trace_headers.get("tracestate"),
+            }
         )
-    headers = {"event_type": envelope.type, "event_version": str(envelope.version), "producer": envelope.producer}
+    headers = {
+        "event_type": envelope.type,
+        "event_version": str(envelope.version),
+        "producer": envelope.producer,
+    }
     if envelope.traceparent:
         headers["traceparent"] = envelope.traceparent
     if envelope.tracestate:
         headers["tracestate"] = envelope.tracestate
     await session.exec(
-        insert(OutboxMessage).values(  # type: ignore[call-overload]
+        insert(OutboxMessage).values(
             id=envelope.id,
             topic=topic,
             key=envelope.subject,
@@ -177,7 +190,7 @@ class OutboxRelay:
                 deliveries = [await self._send(row) for row in rows]
                 await asyncio.gather(*deliveries)
                 await session.exec(
-                    update(OutboxMessage)  # type: ignore[call-overload]
+                    update(OutboxMessage)
                     .where(col(OutboxMessage.id).in_([row.id for row in rows]))
                     .values(published_at=func.now())
                 )
@@ -207,7 +220,7 @@ class OutboxRelay:
                 no_confirm=True,
             )
         finally:
-            otel_context.detach(token)  # type: ignore[arg-type]
+            otel_context.detach(token)
         return future
 
     async def delete_published_before(self, cutoff: datetime) -> None:

@@ -4,6 +4,7 @@ carried across HTTP (FastAPI, httpx) and Kafka (FastStream middleware, and the o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import Token
 
 from opentelemetry import context, propagate, trace
 from opentelemetry.sdk.resources import Resource
@@ -12,7 +13,9 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 
 
 def create_tracer_provider(service: str, exporter: str, otlp_endpoint: str) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": service, "service.namespace": "relay"}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service, "service.namespace": "relay"})
+    )
     span_exporter: SpanExporter | None = None
     if exporter == "console":
         span_exporter = ConsoleSpanExporter()
@@ -32,7 +35,7 @@ def current_trace_headers() -> dict[str, str]:
     return carrier
 
 
-def attach_trace_headers(headers: Mapping[str, str]) -> object:
+def attach_trace_headers(headers: Mapping[str, str]) -> Token[context.Context]:
     """Makes the trace context in `headers` current; returns the token for `context.detach`."""
     return context.attach(propagate.extract(dict(headers)))
 

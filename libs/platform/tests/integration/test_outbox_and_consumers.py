@@ -75,7 +75,9 @@ async def kit(fresh_database: str, infrastructure: Infrastructure, topic_prefix:
     await ensure_topics(infrastructure.kafka_bootstrap, prefix=topic_prefix)
     registry = CollectorRegistry()
     broker = create_broker("ingestion", settings, TracerProvider(), registry)
-    kit = Kit(settings, engine, create_sessionmaker(engine), broker, PlatformMetrics(registry), fresh_database)
+    kit = Kit(
+        settings, engine, create_sessionmaker(engine), broker, PlatformMetrics(registry), fresh_database
+    )
     yield kit
     await broker.stop()
     await engine.dispose()
@@ -87,7 +89,9 @@ def envelope(subject: str = "athlete-1", **data: Any) -> Envelope:
 
 
 async def read_topic(bootstrap: str, topic: str, count: int, timeout: float = 20.0) -> list[Any]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     records: list[Any] = []
     try:
@@ -130,7 +134,8 @@ async def test_an_event_committed_with_its_state_change_reaches_kafka_keyed_and_
     headers = {k: v.decode() for k, v in record.headers}
     assert received.id == sent.id
     assert record.key == b"athlete-1"
-    assert received.traceparent is not None and trace_id in received.traceparent
+    assert received.traceparent is not None
+    assert trace_id in received.traceparent
     assert trace_id in headers["traceparent"]
     assert headers["event_type"] == "ingestion.webhook.received"
 
@@ -196,7 +201,9 @@ async def add_ledger_line(event: Envelope, session: AsyncSession) -> None:
 
 async def ledger(kit: Kit) -> list[tuple[str, int]]:
     async with kit.sessionmaker() as session:
-        rows = (await session.exec(select(LedgerLine.subject, LedgerLine.amount).order_by(LedgerLine.id))).all()
+        rows = (
+            await session.exec(select(LedgerLine.subject, LedgerLine.amount).order_by(LedgerLine.id))
+        ).all()
     return [(subject, amount) for subject, amount in rows]
 
 
@@ -217,21 +224,28 @@ async def processed_count(kit: Kit) -> int:
 
 def consumers(kit: Kit) -> Consumers:
     return Consumers(
-        service="connections", settings=kit.settings, broker=kit.broker,
-        sessionmaker=kit.sessionmaker, metrics=kit.metrics,
+        service="connections",
+        settings=kit.settings,
+        broker=kit.broker,
+        sessionmaker=kit.sessionmaker,
+        metrics=kit.metrics,
     )
 
 
 async def test_a_message_delivered_three_times_is_applied_once(kit: Kit) -> None:
-    consumers(kit).subscribe("ledger", (INGESTION_EVENTS.name,), {"ingestion.webhook.received": add_ledger_line})
+    consumers(kit).subscribe(
+        "ledger", (INGESTION_EVENTS.name,), {"ingestion.webhook.received": add_ledger_line}
+    )
     await kit.broker.start()
     once, other = envelope(amount=10), envelope(amount=1)
     await publish_raw(kit, once.to_bytes(), once.to_bytes(), other.to_bytes(), once.to_bytes())
 
     async def all_seen() -> bool:
-        return await processed_count(kit) == 2 and kit.metrics.consumed.labels(
-            consumer="connections.ledger", outcome="duplicate"
-        )._value.get() == 2
+        return (
+            await processed_count(kit) == 2
+            and kit.metrics.consumed.labels(consumer="connections.ledger", outcome="duplicate")._value.get()
+            == 2
+        )
 
     await eventually(all_seen)
     assert await ledger(kit) == [("athlete-1", 10), ("athlete-1", 1)]
@@ -251,7 +265,9 @@ async def test_a_message_that_keeps_failing_goes_to_the_dead_letter_topic_with_i
     poisoned = envelope(amount=1)
     await publish_raw(kit, poisoned.to_bytes())
 
-    [record] = await read_topic(kit.settings.kafka_bootstrap_servers, kit.settings.topic(DEAD_LETTERS.name), 1)
+    [record] = await read_topic(
+        kit.settings.kafka_bootstrap_servers, kit.settings.topic(DEAD_LETTERS.name), 1
+    )
     headers = {k: v.decode() for k, v in record.headers}
     assert Envelope.from_bytes(record.value).id == poisoned.id
     assert headers["dlq_consumer"] == "connections.ledger"
@@ -264,10 +280,14 @@ async def test_a_message_that_keeps_failing_goes_to_the_dead_letter_topic_with_i
 
 
 async def test_a_message_that_is_not_an_envelope_is_dead_lettered_not_dropped(kit: Kit) -> None:
-    consumers(kit).subscribe("ledger", (INGESTION_EVENTS.name,), {"ingestion.webhook.received": add_ledger_line})
+    consumers(kit).subscribe(
+        "ledger", (INGESTION_EVENTS.name,), {"ingestion.webhook.received": add_ledger_line}
+    )
     await kit.broker.start()
     await publish_raw(kit, b'{"hello": "world"}')
-    [record] = await read_topic(kit.settings.kafka_bootstrap_servers, kit.settings.topic(DEAD_LETTERS.name), 1)
+    [record] = await read_topic(
+        kit.settings.kafka_bootstrap_servers, kit.settings.topic(DEAD_LETTERS.name), 1
+    )
     assert record.value == b'{"hello": "world"}'
     assert dict(record.headers)["dlq_reason"].startswith(b"invalid envelope")
 
@@ -292,5 +312,3 @@ async def test_a_failure_that_passes_is_retried_and_applied_once(kit: Kit) -> No
     await eventually(done)
     assert await ledger(kit) == [("athlete-1", 4)]
     assert calls == 2
-
-

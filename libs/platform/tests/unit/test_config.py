@@ -51,7 +51,8 @@ def test_production_refuses_a_database_password_that_is_a_placeholder(url: str) 
 
 def test_development_accepts_local_defaults() -> None:
     settings = ExampleSettings(
-        database_url="postgresql+asyncpg://relay_example:relay_example@127.0.0.1/relay_example", signing_key="dev"
+        database_url="postgresql+asyncpg://relay_example:relay_example@127.0.0.1/relay_example",
+        signing_key="dev",
     )
     assert settings.environment == "development"
 

@@ -25,7 +25,10 @@ def setup() -> tuple[KafkaBroker, Consumers, PlatformMetrics]:
     broker = KafkaBroker()
     metrics = PlatformMetrics(CollectorRegistry())
     consumers = Consumers(
-        service="audit", settings=settings, broker=broker, sessionmaker=NoDatabase(),  # type: ignore[arg-type]
+        service="audit",
+        settings=settings,
+        broker=broker,
+        sessionmaker=NoDatabase(),  # type: ignore[arg-type]
         metrics=metrics,
     )
 

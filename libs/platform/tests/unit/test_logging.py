@@ -46,7 +46,9 @@ def test_nested_structures_are_redacted_and_harmless_fields_kept() -> None:
     assert redact(payload) == {"athlete": {"id": 7, "tokens": REDACTED}, "token_type": "Bearer", "count": 3}
 
 
-def test_log_lines_are_json_with_service_and_context_and_no_secret(capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_lines_are_json_with_service_and_context_and_no_secret(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     configure_logging("example", "INFO")
     log = get_logger("test")
     log.info("token_refreshed", access_token="plain-secret", athlete_id=7, note=f"got {JWT}")

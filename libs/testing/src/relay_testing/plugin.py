@@ -54,7 +54,11 @@ def _local_infrastructure() -> Infrastructure:
         int(os.environ.get("RELAY_KAFKA_PORT", 19092)),
         int(os.environ.get("RELAY_REDIS_PORT", 16379)),
     )
-    missing = [name for name, port in (("PostgreSQL", pg), ("Kafka", kafka), ("Redis", redis)) if not _port_open(port)]
+    missing = [
+        name
+        for name, port in (("PostgreSQL", pg), ("Kafka", kafka), ("Redis", redis))
+        if not _port_open(port)
+    ]
     if missing:
         pytest.fail(f"{', '.join(missing)} not running and no Docker engine: start them with `make infra`")
     return Infrastructure(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,7 +25,8 @@ async def record_event(session: AsyncSession, envelope: Envelope) -> None:
     """Appends the event to the audit trail: who did what to which entity, when, under which trace,
     with a digest of the payload rather than the payload itself."""
     data = envelope.data
-    actor = data.get("actor") if isinstance(data.get("actor"), dict) else {}
+    actor_value = data.get("actor")
+    actor: dict[str, Any] = actor_value if isinstance(actor_value, dict) else {}
     await repository.append_entry(
         session,
         {

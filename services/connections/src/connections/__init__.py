@@ -1,1 +1,3 @@
-"""Relay connections: The athlete's links to providers: OAuth flows, encrypted tokens, refresh, sync history."""
+"""Relay connections: the athlete's links to providers.
+
+OAuth flows, encrypted tokens, refresh, sync history."""

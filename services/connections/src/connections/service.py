@@ -10,7 +10,10 @@ from relay_contracts.events.ingestion import WebhookReceived
 
 def is_deauthorization(notification: WebhookReceived) -> bool:
     """Strava tells that an athlete revoked Relay's access as an athlete update `authorized: "false"`."""
-    return notification.object_type == "athlete" and str(notification.updates.get("authorized", "")).lower() == "false"
+    return (
+        notification.object_type == "athlete"
+        and str(notification.updates.get("authorized", "")).lower() == "false"
+    )
 
 
 async def record_provider_notification(session: AsyncSession, notification: WebhookReceived) -> None:

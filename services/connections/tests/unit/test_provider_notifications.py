@@ -6,8 +6,14 @@ from relay_contracts.events.ingestion import WebhookReceived
 
 def notification(object_type: str, updates: dict[str, str]) -> WebhookReceived:
     return WebhookReceived(
-        provider="strava", webhook_id="w", object_type=object_type, object_id="134815", aspect_type="update",
-        owner_id="134815", event_time="2026-01-01T00:00:00Z", updates=updates,
+        provider="strava",
+        webhook_id="w",
+        object_type=object_type,
+        object_id="134815",
+        aspect_type="update",
+        owner_id="134815",
+        event_time="2026-01-01T00:00:00Z",
+        updates=updates,
     )
 
 

@@ -28,10 +28,14 @@ async def confirm_strava_subscription(
 ) -> SubscriptionChallenge:
     """Strava's subscription check: answers `{"hub.challenge": ...}` when the verify token is ours."""
     expected = _settings(request).strava_verify_token.get_secret_value()
-    return SubscriptionChallenge(hub_challenge=service.confirm_strava_subscription(mode, verify_token, challenge, expected))
+    return SubscriptionChallenge(
+        hub_challenge=service.confirm_strava_subscription(mode, verify_token, challenge, expected)
+    )
 
 
-async def receive_strava_event(request: Request, event: StravaWebhookEvent, session: SessionDep) -> WebhookAccepted:
+async def receive_strava_event(
+    request: Request, event: StravaWebhookEvent, session: SessionDep
+) -> WebhookAccepted:
     """A Strava notification. It is stored (and its event staged) before the 200 is sent, so an
     acknowledged notification is never lost; a redelivery is acknowledged and changes nothing."""
     settings = _settings(request)
@@ -46,10 +50,17 @@ async def receive_strava_event(request: Request, event: StravaWebhookEvent, sess
 
 for path in STRAVA_WEBHOOK_PATHS:
     router.add_api_route(
-        path, confirm_strava_subscription, methods=["GET"], response_model=SubscriptionChallenge,
-        response_model_by_alias=True, summary="Strava webhook subscription check",
+        path,
+        confirm_strava_subscription,
+        methods=["GET"],
+        response_model=SubscriptionChallenge,
+        response_model_by_alias=True,
+        summary="Strava webhook subscription check",
     )
     router.add_api_route(
-        path, receive_strava_event, methods=["POST"], response_model=WebhookAccepted,
+        path,
+        receive_strava_event,
+        methods=["POST"],
+        response_model=WebhookAccepted,
         summary="Strava webhook event",
     )

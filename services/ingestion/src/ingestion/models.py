@@ -20,7 +20,9 @@ class ProviderNotification(SQLModel, table=True):
     """A webhook notification exactly as a provider sent it, stored before it is acknowledged."""
 
     __tablename__ = "provider_notifications"
-    __table_args__ = (UniqueConstraint("provider", "fingerprint", name="uq_provider_notifications_fingerprint"),)
+    __table_args__ = (
+        UniqueConstraint("provider", "fingerprint", name="uq_provider_notifications_fingerprint"),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     provider: str
@@ -31,6 +33,6 @@ class ProviderNotification(SQLModel, table=True):
     aspect_type: str
     event_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     payload: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
-    received_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    received_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
     )

@@ -18,5 +18,6 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     create_platform_tables()
 
+
 def downgrade() -> None:
     drop_platform_tables()
