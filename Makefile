@@ -25,10 +25,10 @@ down: ## stop a stack left running (services, gateway, infrastructure)
 	@bash deploy/local/down.sh
 
 test: infra ## every test: unit, integration (real PostgreSQL and Kafka), end-to-end through the gateway
-	@$(PYTEST) libs services tests-e2e
+	@$(PYTEST) libs services deploy tests-e2e
 
 test-unit: install ## unit tests only (no infrastructure)
-	@$(PYTEST) -m "not integration and not e2e" libs services
+	@$(PYTEST) -m "not integration and not e2e" libs services deploy
 
 test-integration: infra ## integration tests only
 	@$(PYTEST) -m integration libs services

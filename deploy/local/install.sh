@@ -67,6 +67,8 @@ if ! command -v uv >/dev/null 2>&1; then
     tail -n 20 "$uv_log" >&2
     die "pip install uv failed (full log: $uv_log)"
   fi
+  # pyenv's shims learn about new scripts only on a rehash.
+  command -v pyenv >/dev/null 2>&1 && pyenv rehash
   if ! command -v uv >/dev/null 2>&1; then
     if [[ -x "$HOME/.local/bin/uv" ]]; then
       log "uv installed in $HOME/.local/bin: add that directory to PATH"

@@ -39,6 +39,9 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1", description="Proxies whose X-Forwarded-* headers are trusted (the gateway)."
+    )
     database_url: SecretStr = Field(description="postgresql+asyncpg://user:password@host:port/db")
     database_pool_size: int = 10
     kafka_bootstrap_servers: str = "127.0.0.1:19092"

@@ -17,7 +17,7 @@ def serve(app_factory: str, settings: ServiceSettings) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
         lifespan="on",
     )
