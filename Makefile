@@ -45,8 +45,8 @@ lint: install ## ruff and mypy (strict for libs/)
 contracts: ## write the published event contract (JSON Schema, AsyncAPI) under libs/contracts/published/
 	@$(UV) run --frozen python -m relay_contracts.publish
 
-bench: infra ## benchmarks (tests-e2e/bench/); results written to tests-e2e/bench/results/
-	@$(UV) run --frozen python -m tests-e2e.bench 2>/dev/null || $(UV) run --frozen python tests-e2e/bench/run.py
+bench: install ## benchmarks (tests-e2e/bench/); results written to tests-e2e/bench/results/
+	@$(UV) run --frozen python tests-e2e/bench/run.py
 
 clean: down ## stop everything and delete local data (.relay/)
 	rm -rf .relay

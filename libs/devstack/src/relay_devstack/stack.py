@@ -118,8 +118,9 @@ class Stack:
             await connection.close()
 
     def migrate(self) -> None:
-        for service in SERVICES:
-            subprocess.run(
+        """Upgrades every service's database to its latest migration; the six run side by side."""
+        processes = {
+            service: subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
@@ -130,9 +131,18 @@ class Stack:
                     "head",
                 ],
                 env={**os.environ, **self.config.service_env(service)},
-                check=True,
                 cwd=self.config.root,
+                stderr=subprocess.PIPE,
             )
+            for service in SERVICES
+        }
+        failed = {}
+        for service, process in processes.items():
+            _, stderr = process.communicate()
+            if process.returncode != 0:
+                failed[service] = stderr.decode(errors="replace")[-2000:]
+        if failed:
+            raise RuntimeError("migrations failed: " + "; ".join(f"{s}: {e}" for s, e in failed.items()))
 
     async def ensure_topics(self) -> list[str]:
         return await ensure_topics(self.config.kafka_bootstrap, prefix=self.config.topic_prefix)

@@ -1,0 +1,35 @@
+"""`make bench`: runs Relay's benchmarks and writes their figures to tests-e2e/bench/results/."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import stack
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> None:
+    figures = {"stack": stack.run()}
+    record = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
+        **figures,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(record, indent=2) + "\n")
+    for name, values in figures.items():
+        print(f"\n{name}")
+        for key, value in values.items():
+            print(f"  {key:<28} {value}")
+    print(f"\nwritten to {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()
