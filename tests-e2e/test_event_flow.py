@@ -128,3 +128,24 @@ async def test_killing_the_consumer_mid_stream_loses_nothing_and_applies_nothing
     assert await wait_for(lambda: audited(databases, owners), unique_accepted, timeout=90) == unique_accepted
     await asyncio.sleep(2.0)
     assert await notifications_counted(databases, owners) == unique_accepted  # and nothing applied twice
+
+
+async def test_the_callers_trace_follows_the_event_through_kafka_into_the_audit_trail(
+    gateway: httpx.AsyncClient, databases: Any
+) -> None:
+    trace_id = f"{random.getrandbits(128):032x}"
+    owner = random.randint(10**8, 10**9)
+    response = await gateway.post(
+        "/api/webhook/strava",
+        json=strava_event(owner),
+        headers={"traceparent": f"00-{trace_id}-{random.getrandbits(64):016x}-01"},
+    )
+    assert response.status_code == 200
+    assert await wait_for(lambda: audited(databases, [owner]), 1) == 1
+    webhook_id = await databases.fetchval(
+        "ingestion", "SELECT id::text FROM provider_notifications WHERE owner_id = $1", str(owner)
+    )
+    recorded = await databases.fetchval(
+        "audit", "SELECT trace_id FROM audit_entries WHERE entity_id = $1", webhook_id
+    )
+    assert recorded == trace_id
