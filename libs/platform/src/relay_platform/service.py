@@ -7,8 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -47,11 +46,9 @@ class Runtime:
     metrics: PlatformMetrics
     outbox: OutboxRelay
     consumers: Consumers
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 Subscribe = Callable[[Runtime], None]
-Hook = Callable[[Runtime], Any]
 
 
 def create_service_app(
@@ -60,8 +57,6 @@ def create_service_app(
     settings: ServiceSettings,
     routers: Sequence[APIRouter] = (),
     subscribe: Subscribe | None = None,
-    on_startup: Hook | None = None,
-    on_shutdown: Hook | None = None,
     description: str = "",
     version: str = "0.1.0",
 ) -> FastAPI:
@@ -77,14 +72,10 @@ def create_service_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await _start(service, settings, metrics, tracer_provider, subscribe)
         app.state.runtime = runtime
-        if on_startup is not None:
-            await _maybe_await(on_startup(runtime))
         log.info("service_started", port=settings.http_port, environment=settings.environment)
         try:
             yield
         finally:
-            if on_shutdown is not None:
-                await _maybe_await(on_shutdown(runtime))
             await _stop(runtime)
             tracer_provider.shutdown()
             log.info("service_stopped")
@@ -149,11 +140,6 @@ async def _stop(runtime: Runtime) -> None:
         await asyncio.wait_for(runtime.outbox.stop(), timeout=grace)
     await runtime.broker.stop()
     await runtime.engine.dispose()
-
-
-async def _maybe_await(value: Any) -> None:
-    if asyncio.iscoroutine(value):
-        await value
 
 
 def _operations_router(service: str, registry: CollectorRegistry) -> APIRouter:
