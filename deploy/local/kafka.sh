@@ -118,20 +118,6 @@ stop() {
   rm -f "$PIDFILE"
 }
 
-status() {
-  local pid
-  pid="$(kafka_pid)"
-  if [[ -n $pid ]]; then
-    echo "kafka: running (pid $pid, 127.0.0.1:$RELAY_KAFKA_PORT)"
-  else
-    echo "kafka: stopped"
-    return 1
-  fi
-}
+status() { report_status kafka "$(kafka_pid)" "127.0.0.1:$RELAY_KAFKA_PORT"; }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) usage_die "start|stop|status" ;;
-esac
+dispatch "${1:-}"

@@ -95,3 +95,21 @@ as_postgres() {
 usage_die() { printf 'usage: %s %s\n' "$0" "$1" >&2; exit 2; }
 
 mkdir -p "$RELAY_HOME" "$RELAY_LOG_DIR"
+
+# report_status NAME PID ADDRESS — one status line; false when PID is empty (stopped).
+report_status() {
+  if [[ -n ${2:-} ]]; then
+    echo "$1: running (pid $2, $3)"
+  else
+    echo "$1: stopped"
+    return 1
+  fi
+}
+
+# dispatch COMMAND — runs the calling script's start, stop or status function.
+dispatch() {
+  case "${1:-}" in
+    start | stop | status) "$1" ;;
+    *) usage_die "start|stop|status" ;;
+  esac
+}

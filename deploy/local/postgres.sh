@@ -124,17 +124,9 @@ stop() {
 }
 
 status() {
-  if running; then
-    echo "postgres: running (pid $(head -n1 "$PGDATA/postmaster.pid"), 127.0.0.1:$RELAY_PG_PORT)"
-  else
-    echo "postgres: stopped"
-    return 1
-  fi
+  local pid=""
+  running && pid="$(head -n1 "$PGDATA/postmaster.pid")"
+  report_status postgres "$pid" "127.0.0.1:$RELAY_PG_PORT"
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) usage_die "start|stop|status" ;;
-esac
+dispatch "${1:-}"

@@ -68,20 +68,6 @@ stop() {
   rm -f "$PIDFILE"
 }
 
-status() {
-  local pid
-  pid="$(redis_pid)"
-  if [[ -n $pid ]]; then
-    echo "redis: running (pid $pid, 127.0.0.1:$RELAY_REDIS_PORT)"
-  else
-    echo "redis: stopped"
-    return 1
-  fi
-}
+status() { report_status redis "$(redis_pid)" "127.0.0.1:$RELAY_REDIS_PORT"; }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  status) status ;;
-  *) usage_die "start|stop|status" ;;
-esac
+dispatch "${1:-}"
