@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from relay_contracts.envelope import Envelope
-from relay_contracts.events import ingestion
+from relay_contracts.events import identity, ingestion, planning
 from relay_contracts.topics import TopicSpec, topic_for_service
 
 
@@ -50,14 +50,114 @@ class EventSpec:
         return parsed
 
 
+IDENTITY_USER_REGISTERED = EventSpec(
+    type="identity.user.registered",
+    version=1,
+    data=identity.UserRegistered,
+    description="An athlete signed in with Strava for the first time.",
+)
+IDENTITY_USER_UPDATED = EventSpec(
+    type="identity.user.updated",
+    version=1,
+    data=identity.UserUpdated,
+    description="Fields of an athlete's account changed.",
+)
+IDENTITY_USER_DELETED = EventSpec(
+    type="identity.user.deleted",
+    version=1,
+    data=identity.UserDeleted,
+    description="An athlete deleted their account: every service erases what it holds about them.",
+)
+IDENTITY_PROFILE_UPDATED = EventSpec(
+    type="identity.profile.updated",
+    version=1,
+    data=identity.ProfileUpdated,
+    description="An athlete's training profile changed; carries the whole profile.",
+)
+IDENTITY_SESSION_REVOKED = EventSpec(
+    type="identity.session.revoked",
+    version=1,
+    data=identity.SessionRevoked,
+    description="A sign-in session was revoked (logout, refresh-token reuse, deletion, operator).",
+)
+IDENTITY_STRAVA_GRANT_ISSUED = EventSpec(
+    type="identity.strava_grant.issued",
+    version=1,
+    data=identity.StravaGrantIssued,
+    description="Strava tokens obtained at sign-in wait for the connections service to claim them.",
+)
+IDENTITY_API_KEY_CREATED = EventSpec(
+    type="identity.api_key.created",
+    version=1,
+    data=identity.ApiKeyCreated,
+    description="An API key for a bridge app was created (its SHA-256 digest, never the key).",
+)
+IDENTITY_API_KEY_REVOKED = EventSpec(
+    type="identity.api_key.revoked",
+    version=1,
+    data=identity.ApiKeyRevoked,
+    description="An API key was revoked.",
+)
+IDENTITY_ADMIN_CREATED = EventSpec(
+    type="identity.admin.created",
+    version=1,
+    data=identity.AdminCreated,
+    description="A back-office account was created.",
+)
+IDENTITY_ADMIN_LOGGED_IN = EventSpec(
+    type="identity.admin.logged_in",
+    version=1,
+    data=identity.AdminLoggedIn,
+    description="An operator signed in to the back office.",
+)
+IDENTITY_ADMIN_LOGIN_FAILED = EventSpec(
+    type="identity.admin.login_failed",
+    version=1,
+    data=identity.AdminLoginFailed,
+    description="A back-office sign-in was refused.",
+)
 INGESTION_WEBHOOK_RECEIVED = EventSpec(
     type="ingestion.webhook.received",
     version=1,
     data=ingestion.WebhookReceived,
     description="A provider notification was accepted and made durable; it may point to data still to fetch.",
 )
+INGESTION_API_KEY_USED = EventSpec(
+    type="ingestion.api_key.used",
+    version=1,
+    data=ingestion.ApiKeyUsed,
+    description="An API key authenticated a bridge app's request (at most once a minute per key).",
+)
+PLANNING_PROGRAM_ACTIVATED = EventSpec(
+    type="planning.program.activated",
+    version=1,
+    data=planning.ProgramActivated,
+    description="A training program became an athlete's active program.",
+)
+PLANNING_PROGRAM_ENDED = EventSpec(
+    type="planning.program.ended",
+    version=1,
+    data=planning.ProgramEnded,
+    description="A training program stopped being active.",
+)
 
-EVENTS: tuple[EventSpec, ...] = (INGESTION_WEBHOOK_RECEIVED,)
+EVENTS: tuple[EventSpec, ...] = (
+    IDENTITY_USER_REGISTERED,
+    IDENTITY_USER_UPDATED,
+    IDENTITY_USER_DELETED,
+    IDENTITY_PROFILE_UPDATED,
+    IDENTITY_SESSION_REVOKED,
+    IDENTITY_STRAVA_GRANT_ISSUED,
+    IDENTITY_API_KEY_CREATED,
+    IDENTITY_API_KEY_REVOKED,
+    IDENTITY_ADMIN_CREATED,
+    IDENTITY_ADMIN_LOGGED_IN,
+    IDENTITY_ADMIN_LOGIN_FAILED,
+    INGESTION_WEBHOOK_RECEIVED,
+    INGESTION_API_KEY_USED,
+    PLANNING_PROGRAM_ACTIVATED,
+    PLANNING_PROGRAM_ENDED,
+)
 
 
 def event_spec(event_type: str, version: int) -> EventSpec:

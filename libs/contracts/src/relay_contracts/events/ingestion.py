@@ -23,3 +23,13 @@ class WebhookReceived(BaseModel):
     owner_id: str = Field(description="The athlete's id at the provider.")
     event_time: datetime
     updates: dict[str, Any] = Field(default_factory=dict)
+
+
+class ApiKeyUsed(BaseModel):
+    """An API key authenticated a request (at most one event per key and minute)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    api_key_id: str
+    user_id: str
+    used_at: datetime
