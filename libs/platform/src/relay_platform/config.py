@@ -47,6 +47,17 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     kafka_topic_prefix: str = Field(default="", description="Prefix of every topic and consumer group name.")
     redis_url: str = "redis://127.0.0.1:16379/0"
+    auth_jwks_url: str = Field(
+        default="http://127.0.0.1:8101/.well-known/jwks.json",
+        description="Identity's public signing keys, used to verify athletes' access tokens.",
+    )
+    auth_issuer: str = "relay-identity"
+    auth_audience: str = "relay-api"
+    rate_limit_enabled: bool = True
+    rate_limit_auth_per_minute: int = 10
+    rate_limit_api_per_minute: int = 100
+    rate_limit_webhook_per_minute: int = 1000
+    rate_limit_admin_per_minute: int = 200
     log_level: str = "INFO"
     otel_traces_exporter: Literal["none", "console", "otlp"] = "none"
     otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4318"

@@ -42,6 +42,17 @@ class PlatformMetrics:
             ["consumer", "outcome"],
             registry=registry,
         )
+        self.rate_limited = Counter(
+            "relay_rate_limited_total",
+            "Requests refused with 429 by the shared rate limiter, by limit class.",
+            ["limit"],
+            registry=registry,
+        )
+        self.rate_limiter_unavailable = Counter(
+            "relay_rate_limiter_unavailable_total",
+            "Requests let through unlimited because Redis did not answer.",
+            registry=registry,
+        )
         self.dead_letters = Counter(
             "relay_dead_letters_total",
             "Messages sent to the dead-letter topic.",

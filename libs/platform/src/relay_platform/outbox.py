@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,6 +87,16 @@ async def add_event(session: AsyncSession, envelope: Envelope, *, topic_prefix: 
     )
     # Delivered only if the transaction commits; wakes the relay at once instead of at its next poll.
     await session.exec(text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_CHANNEL))  # type: ignore[call-overload]
+
+
+async def forget_published(session: AsyncSession, subjects: Sequence[str]) -> None:
+    """Erases already relayed events about these subjects (an athlete who deleted their account).
+    Pending ones stay until Kafka has them: the relay must still deliver the deletion itself."""
+    await session.exec(
+        OutboxMessage.__table__.delete().where(  # type: ignore[attr-defined]
+            col(OutboxMessage.key).in_(list(subjects)), col(OutboxMessage.published_at).is_not(None)
+        )
+    )
 
 
 class OutboxRelay:

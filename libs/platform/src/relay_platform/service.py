@@ -8,6 +8,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -17,17 +18,21 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from relay_platform.auth import AccessTokenVerifier, KeySource, SessionRevocations
 from relay_platform.config import ServiceSettings
 from relay_platform.consumers import Consumers
 from relay_platform.db import asyncpg_dsn, create_engine, create_sessionmaker, database_is_reachable
 from relay_platform.errors import install_error_handlers
+from relay_platform.http import create_http_client
 from relay_platform.logging import configure_logging, get_logger
 from relay_platform.messaging import create_broker
 from relay_platform.metrics import PlatformMetrics
 from relay_platform.outbox import OutboxRelay
+from relay_platform.ratelimit import RateLimiter, RateLimitMiddleware
 from relay_platform.telemetry import create_tracer_provider
 from relay_platform.web import RequestContextMiddleware
 
@@ -46,9 +51,15 @@ class Runtime:
     metrics: PlatformMetrics
     outbox: OutboxRelay
     consumers: Consumers
+    redis: Redis
+    revocations: SessionRevocations
+    rate_limiter: RateLimiter
+    auth: AccessTokenVerifier
 
 
 Subscribe = Callable[[Runtime], None]
+KeySourceFactory = Callable[[AsyncEngine, ServiceSettings], KeySource]
+"""How a service reads identity's public keys; by default over HTTP from `auth_jwks_url`."""
 
 
 def create_service_app(
@@ -57,6 +68,7 @@ def create_service_app(
     settings: ServiceSettings,
     routers: Sequence[APIRouter] = (),
     subscribe: Subscribe | None = None,
+    key_source: KeySourceFactory | None = None,
     description: str = "",
     version: str = "0.1.0",
 ) -> FastAPI:
@@ -70,7 +82,7 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await _start(service, settings, metrics, tracer_provider, subscribe)
+        runtime = await _start(service, settings, metrics, tracer_provider, subscribe, key_source)
         app.state.runtime = runtime
         log.info("service_started", port=settings.http_port, environment=settings.environment)
         try:
@@ -90,6 +102,8 @@ def create_service_app(
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    if settings.rate_limit_enabled:
+        app.add_middleware(RateLimitMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=tracer_provider, excluded_urls="healthz,readyz,metrics"
@@ -106,6 +120,7 @@ async def _start(
     metrics: PlatformMetrics,
     tracer_provider: TracerProvider,
     subscribe: Subscribe | None,
+    key_source: KeySourceFactory | None,
 ) -> Runtime:
     database_url = settings.database_url.get_secret_value()
     engine = create_engine(database_url, settings.database_pool_size)
@@ -122,7 +137,28 @@ async def _start(
     consumers = Consumers(
         service=service, settings=settings, broker=broker, sessionmaker=sessionmaker, metrics=metrics
     )
-    runtime = Runtime(service, settings, engine, sessionmaker, broker, metrics, outbox, consumers)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
+    revocations = SessionRevocations(redis)
+    auth = AccessTokenVerifier(
+        key_source=(key_source or _jwks_over_http)(engine, settings),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        revocations=revocations,
+    )
+    runtime = Runtime(
+        service,
+        settings,
+        engine,
+        sessionmaker,
+        broker,
+        metrics,
+        outbox,
+        consumers,
+        redis,
+        revocations,
+        RateLimiter(redis, settings),
+        auth,
+    )
     if subscribe is not None:
         subscribe(runtime)
     await broker.start()
@@ -139,7 +175,19 @@ async def _stop(runtime: Runtime) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(runtime.outbox.stop(), timeout=grace)
     await runtime.broker.stop()
+    await runtime.redis.aclose()
     await runtime.engine.dispose()
+
+
+def _jwks_over_http(engine: AsyncEngine, settings: ServiceSettings) -> KeySource:
+    async def fetch() -> dict[str, Any]:
+        async with create_http_client(timeout=3.0, retries=1) as client:
+            response = await client.get(settings.auth_jwks_url)
+            response.raise_for_status()
+            keys: dict[str, Any] = response.json()
+            return keys
+
+    return fetch
 
 
 def _operations_router(service: str, registry: CollectorRegistry) -> APIRouter:
