@@ -9,6 +9,8 @@ was revoked: identity writes revoked session ids to Redis for as long as their t
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
@@ -19,7 +21,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict
 from redis.asyncio import Redis
 
-from relay_platform.errors import Unauthorized
+from relay_platform.errors import Forbidden, Unauthorized
 from relay_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -38,6 +40,20 @@ class AccessClaims(BaseModel):
     sub: str
     strava_id: str | None = None
     sid: str
+    iat: int
+    exp: int
+
+
+class AdminClaims(BaseModel):
+    """What an `admin_session` cookie says: the operator, their role, their session, and the SHA-256 of
+    the CSRF token that must come back in `X-CSRF-Token` on every state-changing call."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sub: str
+    role: str
+    sid: str
+    csrf: str
     iat: int
     exp: int
 
@@ -62,6 +78,7 @@ class AccessTokenVerifier:
         key_source: KeySource,
         issuer: str,
         audience: str,
+        admin_audience: str,
         revocations: SessionRevocations,
         refetch_interval_seconds: float = 10.0,
         max_key_age_seconds: float = 300.0,
@@ -70,6 +87,7 @@ class AccessTokenVerifier:
         self._key_source = key_source
         self._issuer = issuer
         self._audience = audience
+        self._admin_audience = admin_audience
         self._revocations = revocations
         self._refetch_interval = refetch_interval_seconds
         self._max_key_age = max_key_age_seconds
@@ -79,8 +97,15 @@ class AccessTokenVerifier:
         self._lock = asyncio.Lock()
 
     async def verify(self, token: str) -> AccessClaims:
-        """The token's claims, or `Unauthorized`: malformed, forged, expired, for another audience or
-        issuer, signed by an unknown key, or of a revoked session."""
+        """An athlete's access token's claims, or `Unauthorized`: malformed, forged, expired, for another
+        audience or issuer, signed by an unknown key, or of a revoked session."""
+        return AccessClaims.model_validate(await self._decode(token, self._audience))
+
+    async def verify_admin(self, token: str) -> AdminClaims:
+        """An `admin_session` cookie's claims, or `Unauthorized` (same checks, the back office's audience)."""
+        return AdminClaims.model_validate(await self._decode(token, self._admin_audience))
+
+    async def _decode(self, token: str, audience: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -94,7 +119,7 @@ class AccessTokenVerifier:
                 token,
                 key,
                 algorithms=[ALGORITHM],
-                audience=self._audience,
+                audience=audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
                 options={"require": ["exp", "iat", "sub", "sid", "aud", "iss"]},
@@ -103,10 +128,9 @@ class AccessTokenVerifier:
             raise Unauthorized("Access token expired", details={"reason": "expired"}) from exc
         except jwt.PyJWTError as exc:
             raise Unauthorized("Invalid access token", details={"reason": type(exc).__name__}) from exc
-        claims = AccessClaims.model_validate(payload)
-        if await self._revocations.is_revoked(claims.sid):
+        if await self._revocations.is_revoked(str(payload["sid"])):
             raise Unauthorized("Session revoked", details={"reason": "revoked"})
-        return claims
+        return payload
 
     async def _key(self, kid: str) -> Any:
         stale = time.monotonic() - self._fetched_at > self._max_key_age
@@ -160,3 +184,50 @@ async def authenticated_athlete(request: Request) -> AccessClaims:
 
 
 CurrentAthlete = Annotated[AccessClaims, Depends(authenticated_athlete)]
+
+
+ADMIN_SESSION_COOKIE = "admin_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ROLE_RANK = {"read_only": 0, "support": 1, "super_admin": 2}
+
+
+async def authenticated_admin(request: Request) -> AdminClaims:
+    """The operator of the request's `admin_session` cookie, or 401. A state-changing call must also
+    send the session's CSRF token in `X-CSRF-Token` (403 otherwise): another site can make the browser
+    send the cookie, but cannot read the token."""
+    cached: AdminClaims | None = getattr(request.state, "admin", None)
+    if cached is not None:
+        return cached
+    cookie = request.cookies.get(ADMIN_SESSION_COOKIE)
+    if not cookie:
+        raise Unauthorized("Missing admin session")
+    verifier: AccessTokenVerifier = request.app.state.runtime.auth
+    claims = await verifier.verify_admin(cookie)
+    if request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        digest = hashlib.sha256(presented.encode()).hexdigest()
+        if not presented or not hmac.compare_digest(digest, claims.csrf):
+            raise Forbidden("Missing or wrong CSRF token", details={"header": CSRF_HEADER})
+    request.state.admin = claims
+    structlog.contextvars.bind_contextvars(admin_id=claims.sub)
+    return claims
+
+
+def require_role(minimum: str) -> Callable[[Request], Awaitable[AdminClaims]]:
+    """A dependency letting through operators whose role is at least `minimum`
+    (read_only < support < super_admin)."""
+    needed = ROLE_RANK[minimum]
+
+    async def dependency(request: Request) -> AdminClaims:
+        claims = await authenticated_admin(request)
+        if ROLE_RANK.get(claims.role, -1) < needed:
+            raise Forbidden(f"This needs the {minimum} role", details={"role": claims.role})
+        return claims
+
+    return dependency
+
+
+ReadOnlyAdmin = Annotated[AdminClaims, Depends(require_role("read_only"))]
+SupportAdmin = Annotated[AdminClaims, Depends(require_role("support"))]
+SuperAdmin = Annotated[AdminClaims, Depends(require_role("super_admin"))]

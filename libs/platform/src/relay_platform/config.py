@@ -53,6 +53,7 @@ class ServiceSettings(BaseSettings):
     )
     auth_issuer: str = "relay-identity"
     auth_audience: str = "relay-api"
+    auth_admin_audience: str = "relay-admin"
     rate_limit_enabled: bool = True
     rate_limit_auth_per_minute: int = 10
     rate_limit_api_per_minute: int = 100

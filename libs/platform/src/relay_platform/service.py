@@ -55,9 +55,12 @@ class Runtime:
     revocations: SessionRevocations
     rate_limiter: RateLimiter
     auth: AccessTokenVerifier
+    resources: Any = None
+    """What the service's own `resources` context yielded (its clients), if it has one."""
 
 
 Subscribe = Callable[[Runtime], None]
+Resources = Callable[[Runtime], contextlib.AbstractAsyncContextManager[Any]]
 KeySourceFactory = Callable[[AsyncEngine, ServiceSettings], KeySource]
 """How a service reads identity's public keys; by default over HTTP from `auth_jwks_url`."""
 
@@ -69,6 +72,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     subscribe: Subscribe | None = None,
     key_source: KeySourceFactory | None = None,
+    resources: Resources | None = None,
     description: str = "",
     version: str = "0.1.0",
 ) -> FastAPI:
@@ -82,15 +86,24 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = await _start(service, settings, metrics, tracer_provider, subscribe, key_source)
-        app.state.runtime = runtime
-        log.info("service_started", port=settings.http_port, environment=settings.environment)
-        try:
-            yield
-        finally:
-            await _stop(runtime)
-            tracer_provider.shutdown()
-            log.info("service_stopped")
+        runtime = _build(service, settings, metrics, tracer_provider, key_source)
+        async with contextlib.AsyncExitStack() as stack:
+            # The service's own clients exist before anything can call a handler or an endpoint,
+            # and close after the last one has finished.
+            if resources is not None:
+                runtime.resources = await stack.enter_async_context(resources(runtime))
+            if subscribe is not None:
+                subscribe(runtime)
+            await runtime.broker.start()
+            runtime.outbox.start()
+            app.state.runtime = runtime
+            log.info("service_started", port=settings.http_port, environment=settings.environment)
+            try:
+                yield
+            finally:
+                await _stop(runtime)
+        tracer_provider.shutdown()
+        log.info("service_stopped")
 
     app = FastAPI(
         title=f"Relay {service}",
@@ -114,12 +127,11 @@ def create_service_app(
     return app
 
 
-async def _start(
+def _build(
     service: str,
     settings: ServiceSettings,
     metrics: PlatformMetrics,
     tracer_provider: TracerProvider,
-    subscribe: Subscribe | None,
     key_source: KeySourceFactory | None,
 ) -> Runtime:
     database_url = settings.database_url.get_secret_value()
@@ -143,9 +155,10 @@ async def _start(
         key_source=(key_source or _jwks_over_http)(engine, settings),
         issuer=settings.auth_issuer,
         audience=settings.auth_audience,
+        admin_audience=settings.auth_admin_audience,
         revocations=revocations,
     )
-    runtime = Runtime(
+    return Runtime(
         service,
         settings,
         engine,
@@ -159,11 +172,6 @@ async def _start(
         RateLimiter(redis, settings),
         auth,
     )
-    if subscribe is not None:
-        subscribe(runtime)
-    await broker.start()
-    outbox.start()
-    return runtime
 
 
 async def _stop(runtime: Runtime) -> None:
