@@ -1,9 +1,8 @@
-"""Alembic environment of the ingestion service: its settings give the URL, its models the metadata."""
+"""Alembic environment of the ingestion service: its settings' database URL, its models the metadata."""
 
-from sqlmodel import SQLModel
-
-from ingestion import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from ingestion.config import Settings
+from ingestion.models import metadata
+from relay_platform.config import database_url_for_migrations
 from relay_platform.db import run_migrations
 
-run_migrations(SQLModel.metadata, Settings().database_url.get_secret_value())
+run_migrations(metadata, database_url_for_migrations(Settings))

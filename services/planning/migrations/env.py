@@ -1,9 +1,8 @@
-"""Alembic environment of the planning service: its settings give the URL, its models the metadata."""
+"""Alembic environment of the planning service: its settings' database URL, its models the metadata."""
 
-from sqlmodel import SQLModel
-
-from planning import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from planning.config import Settings
+from planning.models import metadata
+from relay_platform.config import database_url_for_migrations
 from relay_platform.db import run_migrations
 
-run_migrations(SQLModel.metadata, Settings().database_url.get_secret_value())
+run_migrations(metadata, database_url_for_migrations(Settings))

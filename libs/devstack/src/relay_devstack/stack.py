@@ -20,6 +20,15 @@ from relay_platform.messaging import delete_topics, ensure_topics
 SERVICES: tuple[str, ...] = ("identity", "connections", "ingestion", "planning", "export", "audit")
 ROOT = Path(__file__).resolve().parents[4]
 
+# Development-only secrets of a local stack. Their `dev-` key ids make the services refuse them in any
+# other environment (relay_platform.config.is_placeholder).
+DEV_SECRETS_KEYS = "dev-local:cmVsYXktbG9jYWwtZGV2ZWxvcG1lbnQta2V5LTAwMDE="
+DEV_TOKEN_KEYS = "dev-local:cmVsYXktbG9jYWwtY29ubmVjdGlvbnMta2V5LTAwMDE="  # noqa: S105 - development only, see above
+DEV_INTERNAL_TOKEN = "dev-internal-token"  # noqa: S105 - development only, see above
+DEV_REDIRECT_URI_PREFIXES = '["relay://", "http://localhost", "http://127.0.0.1"]'
+FAKE_STRAVA_CLIENT_ID = "12345"
+FAKE_STRAVA_CLIENT_SECRET = "dev-strava-client-secret"  # noqa: S105 - the local fake's, see above
+
 
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
@@ -38,6 +47,7 @@ class StackConfig:
         default_factory=lambda: f"redis://127.0.0.1:{_env_int('RELAY_REDIS_PORT', 16379)}/0"
     )
     gateway_port: int = field(default_factory=lambda: _env_int("RELAY_GATEWAY_PORT", 8080))
+    fake_strava_port: int = field(default_factory=lambda: _env_int("RELAY_FAKE_STRAVA_PORT", 8190))
     gateway_dir: Path | None = None
     service_ports: dict[str, int] = field(
         default_factory=lambda: {
@@ -68,6 +78,29 @@ class StackConfig:
     def service_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.service_ports[service]}"
 
+    @property
+    def uses_fake_strava(self) -> bool:
+        """Without Strava credentials of its own (RELAY_STRAVA_CLIENT_ID/SECRET), a local stack signs
+        athletes in against the local fake of Strava's OAuth endpoints."""
+        return not os.environ.get("RELAY_STRAVA_CLIENT_ID")
+
+    @property
+    def fake_strava_url(self) -> str:
+        return f"http://127.0.0.1:{self.fake_strava_port}"
+
+    def _strava_env(self) -> dict[str, str]:
+        if not self.uses_fake_strava:
+            return {
+                "IDENTITY_STRAVA_CLIENT_ID": os.environ["RELAY_STRAVA_CLIENT_ID"],
+                "IDENTITY_STRAVA_CLIENT_SECRET": os.environ.get("RELAY_STRAVA_CLIENT_SECRET", ""),
+            }
+        return {
+            "IDENTITY_STRAVA_CLIENT_ID": FAKE_STRAVA_CLIENT_ID,
+            "IDENTITY_STRAVA_CLIENT_SECRET": FAKE_STRAVA_CLIENT_SECRET,
+            "IDENTITY_STRAVA_AUTHORIZE_URL": f"{self.fake_strava_url}/oauth/authorize",
+            "IDENTITY_STRAVA_TOKEN_URL": f"{self.fake_strava_url}/oauth/token",
+        }
+
     def service_env(self, service: str) -> dict[str, str]:
         prefix = service.upper()
         env = {
@@ -77,11 +110,22 @@ class StackConfig:
             f"{prefix}_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
             f"{prefix}_KAFKA_TOPIC_PREFIX": self.topic_prefix,
             f"{prefix}_REDIS_URL": self.redis_url,
+            f"{prefix}_AUTH_JWKS_URL": f"{self.service_url('identity')}/.well-known/jwks.json",
+            "IDENTITY_SECRETS_KEYS": DEV_SECRETS_KEYS,
+            "IDENTITY_INTERNAL_API_TOKEN": DEV_INTERNAL_TOKEN,
+            "IDENTITY_REDIRECT_URI_PREFIXES": DEV_REDIRECT_URI_PREFIXES,
+            **self._strava_env(),
+            "CONNECTIONS_IDENTITY_URL": self.service_url("identity"),
+            "CONNECTIONS_IDENTITY_INTERNAL_TOKEN": DEV_INTERNAL_TOKEN,
+            "CONNECTIONS_TOKEN_KEYS": DEV_TOKEN_KEYS,
             "INGESTION_STRAVA_VERIFY_TOKEN": os.environ.get(
                 "INGESTION_STRAVA_VERIFY_TOKEN", "relay-local-verify"
             ),
         }
-        return {**env, **self.extra_env}
+        mine = {
+            name: value for name, value in {**env, **self.extra_env}.items() if name.startswith(f"{prefix}_")
+        }
+        return mine
 
 
 class Stack:

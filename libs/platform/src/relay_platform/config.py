@@ -90,3 +90,16 @@ class ServiceSettings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.kafka_topic_prefix}{name}"
+
+
+def database_url_for_migrations(settings_class: type[ServiceSettings]) -> str:
+    """Only the database URL of a service's settings: migrating needs none of its other secrets."""
+
+    class DatabaseOnly(BaseSettings):
+        model_config = SettingsConfigDict(
+            env_prefix=settings_class.model_config.get("env_prefix", ""), extra="ignore"
+        )
+
+        database_url: SecretStr
+
+    return DatabaseOnly().database_url.get_secret_value()
