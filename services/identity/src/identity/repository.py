@@ -44,6 +44,20 @@ async def newest_signing_key(session: AsyncSession) -> SigningKey | None:
     return (await session.exec(statement)).scalar_one_or_none()  # type: ignore[call-overload, no-any-return]
 
 
+async def newest_published_signing_key(
+    session: AsyncSession, *, before: datetime, now: datetime
+) -> SigningKey | None:
+    """The newest key published since `before` that is not retired yet."""
+    statement = (
+        select(SigningKey)
+        .where(col(SigningKey.created_at) <= before)
+        .where(or_(col(SigningKey.retire_at).is_(None), col(SigningKey.retire_at) > now))
+        .order_by(col(SigningKey.created_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).scalar_one_or_none()  # type: ignore[call-overload, no-any-return]
+
+
 async def add_signing_key(session: AsyncSession, key: SigningKey) -> None:
     session.add(key)
     await session.flush()
@@ -53,6 +67,10 @@ async def retire_signing_keys(session: AsyncSession, *, at: datetime) -> None:
     await session.exec(
         update(SigningKey).where(col(SigningKey.retire_at).is_(None)).values(retire_at=at)  # type: ignore[call-overload]
     )
+
+
+async def signing_key(session: AsyncSession, kid: str) -> SigningKey | None:
+    return await session.get(SigningKey, kid)
 
 
 async def published_signing_keys(session: AsyncSession, *, now: datetime) -> Sequence[SigningKey]:

@@ -1,9 +1,9 @@
 """Identity's signing keys and the tokens it signs.
 
-ES256 key pairs live in `signing_keys`, their private halves sealed under the service keyring. The newest
-unretired key signs; every unretired key is in the JWKS. Rotating adds a key and retires the previous one
-after the longest-lived token it signed has expired, so no token is refused because of a rotation, and
-verifiers learn the new key the first time they see its `kid`.
+ES256 key pairs live in `signing_keys`, their private halves sealed under the service keyring. A new key is
+published at once and signs only after `PUBLISH_BEFORE_SIGNING`, so every verifier can know it before the
+first token it signed arrives; rotating retires the previous keys after the longest-lived token they
+signed has expired. No token is refused because of a rotation.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from identity import repository
 from identity.models import SigningKey
 from relay_platform.auth import ALGORITHM
 from relay_platform.crypto import Keyring
+
+PUBLISH_BEFORE_SIGNING = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,10 @@ class SigningKeys:
     async def rotate(self, *, retire_previous_after: timedelta) -> str:
         async with self._sessionmaker() as session, session.begin():
             await repository.lock_signing_keys(session)
-            await repository.retire_signing_keys(session, at=datetime.now(UTC) + retire_previous_after)
+            # The previous key keeps signing until the new one is published enough; it retires after that
+            # plus the life of the last token it signs.
+            retire_at = datetime.now(UTC) + PUBLISH_BEFORE_SIGNING + retire_previous_after
+            await repository.retire_signing_keys(session, at=retire_at)
             key = new_signing_key(self._keyring)
             await repository.add_signing_key(session, key)
         self._loaded_at = -float("inf")
@@ -79,7 +84,11 @@ class SigningKeys:
         # Other replicas pick a rotated key up within `cache_seconds`; both keys verify meanwhile.
         if self._active is None or time.monotonic() - self._loaded_at > self._cache_seconds:
             async with self._sessionmaker() as session:
-                row = await repository.newest_signing_key(session)
+                now = datetime.now(UTC)
+                before = now - PUBLISH_BEFORE_SIGNING
+                row = await repository.newest_published_signing_key(session, before=before, now=now)
+                # The first key of a new installation signs at once: no verifier can know an older one.
+                row = row or await repository.newest_signing_key(session)
             if row is None:
                 raise RuntimeError("no signing key: identity has not finished starting")
             pem = self._keyring.open(row.private_key_sealed, context=f"signing-key:{row.kid}")
