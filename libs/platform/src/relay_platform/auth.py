@@ -93,7 +93,8 @@ class AccessTokenVerifier:
         self._max_key_age = max_key_age_seconds
         self._leeway = leeway_seconds
         self._keys: dict[str, Any] = {}
-        self._fetched_at = -float("inf")
+        self._fetched_at = -float("inf")  # when the cached key set arrived
+        self._attempted_at = -float("inf")  # when one was last asked for, whether or not it arrived
         self._lock = asyncio.Lock()
 
     async def verify(self, token: str) -> AccessClaims:
@@ -133,29 +134,34 @@ class AccessTokenVerifier:
         return payload
 
     async def _key(self, kid: str) -> Any:
-        stale = time.monotonic() - self._fetched_at > self._max_key_age
-        if kid not in self._keys or stale:
-            await self._refresh(force=stale)
+        if kid not in self._keys or time.monotonic() - self._fetched_at > self._max_key_age:
+            await self._refresh()
         key = self._keys.get(kid)
         if key is None:
             raise Unauthorized("Access token signed by an unknown key", details={"reason": "unknown_kid"})
         return key
 
-    async def _refresh(self, *, force: bool) -> None:
+    async def _refresh(self) -> None:
         async with self._lock:
-            # A burst of tokens with an unknown kid (forged, or just rotated) fetches the key set once.
-            if not force and time.monotonic() - self._fetched_at < self._refetch_interval:
+            # One fetch per interval, whoever asks: a burst of tokens with an unknown kid (forged, or just
+            # rotated), the requests that queued on the lock while it was fetched, or a key source that is
+            # down (the known keys keep working meanwhile).
+            if time.monotonic() - self._attempted_at < self._refetch_interval:
                 return
+            self._attempted_at = time.monotonic()
             try:
                 jwks = await self._key_source()
             except Exception as exc:
                 log.warning("jwks_fetch_failed", error=str(exc))
-                self._fetched_at = time.monotonic() - self._max_key_age + self._refetch_interval
                 return
             keys: dict[str, Any] = {}
             for jwk in jwks.get("keys", []):
                 if jwk.get("use", "sig") == "sig" and isinstance(jwk.get("kid"), str):
-                    keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk, algorithm=ALGORITHM).key
+                    try:
+                        keys[jwk["kid"]] = jwt.PyJWK.from_dict(jwk, algorithm=ALGORITHM).key
+                    except (jwt.PyJWTError, ValueError) as exc:
+                        # A key this verifier cannot use must not stop it from using the others.
+                        log.warning("jwks_key_skipped", kid=jwk["kid"], error=str(exc))
             self._keys = keys
             self._fetched_at = time.monotonic()
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import base64
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = "v1"
 _NONCE_BYTES = 12
+_TAG_BYTES = 16
 
 
 class SealError(ValueError):
@@ -30,7 +31,7 @@ def generate_key() -> str:
 
 @dataclass(frozen=True)
 class Keyring:
-    keys: dict[str, bytes]
+    keys: dict[str, bytes] = field(repr=False)  # never in a log line or a traceback
     active_kid: str
 
     @classmethod
@@ -63,14 +64,23 @@ class Keyring:
         kid, _, payload = rest.partition(".")
         if version != _VERSION or kid not in self.keys:
             raise SealError("sealed value has an unknown format or key")
-        raw = base64.urlsafe_b64decode(payload)
+        try:
+            raw = base64.urlsafe_b64decode(payload)
+        except ValueError as exc:
+            raise SealError("sealed value is not base64") from exc
+        if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+            raise SealError("sealed value is too short")
         try:
             return AESGCM(self.keys[kid]).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode())
         except InvalidTag as exc:
             raise SealError("sealed value does not open under its key and context") from exc
 
     def key_id_of(self, sealed: str) -> str:
-        return sealed.split(".", 2)[1]
+        version, _, rest = sealed.partition(".")
+        kid, dot, _ = rest.partition(".")
+        if version != _VERSION or not dot:
+            raise SealError("sealed value has an unknown format")
+        return kid
 
     def needs_resealing(self, sealed: str) -> bool:
         return self.key_id_of(sealed) != self.active_kid

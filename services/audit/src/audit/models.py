@@ -5,17 +5,31 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, func
+from sqlalchemy import BigInteger, Column, DateTime, Identity, MetaData, func
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from relay_platform.consumers import ProcessedMessage
 from relay_platform.outbox import OutboxMessage
 
-__all__ = ["AuditEntry", "OutboxMessage", "ProcessedMessage"]
+__all__ = ["AuditEntry", "AuditTable", "OutboxMessage", "ProcessedMessage", "metadata"]
+
+metadata = MetaData()
+"""Every table of this database, the kit's included: what Alembic compares the migrations with."""
 
 
-class AuditEntry(SQLModel, table=True):
-    """One event that happened in Relay. Entries are only ever appended."""
+class AuditTable(SQLModel, registry=registry(metadata=metadata)):
+    """Base of this service's tables, kept off SQLModel's shared metadata like every service's, so that
+    tables of two services never collide in one process."""
+
+
+for _platform_table in (OutboxMessage.__table__, ProcessedMessage.__table__):  # type: ignore[attr-defined]
+    _platform_table.to_metadata(metadata)
+
+
+class AuditEntry(AuditTable, table=True):
+    """One event that happened in Relay. Entries are appended, and deleted only to erase an athlete
+    (see `audit.service`)."""
 
     __tablename__ = "audit_entries"
 
@@ -25,6 +39,11 @@ class AuditEntry(SQLModel, table=True):
     event_version: int
     entity_type: str = Field(index=True)
     entity_id: str = Field(index=True)
+    subject: str | None = Field(
+        default=None,
+        index=True,
+        description="The envelope's subject (usually the athlete); unknown for entries older than it.",
+    )
     actor_type: str = Field(index=True)
     actor_id: str | None = None
     producer: str

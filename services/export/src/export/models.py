@@ -1,6 +1,51 @@
 """Tables of the export service's own database."""
 
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, MetaData
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
 from relay_platform.consumers import ProcessedMessage
 from relay_platform.outbox import OutboxMessage
 
-__all__ = ["OutboxMessage", "ProcessedMessage"]
+__all__ = ["AthleteProfile", "ExportTable", "OutboxMessage", "ProcessedMessage", "metadata"]
+
+metadata = MetaData()
+"""Every table of this database, the kit's included: what Alembic compares the migrations with."""
+
+
+class ExportTable(SQLModel, registry=registry(metadata=metadata)):
+    """Base of this service's tables. They are kept off SQLModel's shared metadata so that a table named
+    like one of another service (planning also has `athlete_profiles`) never collides with it in one
+    process."""
+
+
+for _platform_table in (OutboxMessage.__table__, ProcessedMessage.__table__):  # type: ignore[attr-defined]
+    _platform_table.to_metadata(metadata)
+
+
+class AthleteProfile(ExportTable, table=True):
+    """The athlete's training profile as identity last told it (`identity.profile.updated`): the
+    thresholds that turn a session's relative intensities into a device's heart rate, power and pace
+    targets."""
+
+    __tablename__ = "athlete_profiles"
+
+    user_id: str = Field(primary_key=True)
+    birth_year: int | None = None
+    gender: str | None = None
+    weight_kg: float | None = None
+    experience_level: str | None = None
+    weekly_hours_available: float | None = None
+    max_heart_rate: int | None = None
+    ftp_watts: int | None = None
+    threshold_pace_seconds_per_km: int | None = None
+    swim_css_seconds_per_100m: int | None = None
+    timezone: str
+    updated_at: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), nullable=False),
+        description="When identity changed the profile; an older update never replaces a newer one.",
+    )

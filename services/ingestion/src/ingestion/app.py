@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from ingestion.config import Settings
 from ingestion.endpoints import router
+from ingestion.handlers import subscribe
 from relay_platform.service import create_service_app
 
 
@@ -12,5 +13,6 @@ def create_app() -> FastAPI:
         service="ingestion",
         settings=Settings(),
         routers=[router],
+        subscribe=subscribe,
         description="Provider webhooks, polling and backfill; one clean, deduplicated activity history.",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +24,11 @@ class StravaWebhookEvent(BaseModel):
 
 class WebhookAccepted(BaseModel):
     received: bool = True
+
+
+class BridgeUploadAccepted(BaseModel):
+    received: bool = True
+    upload_id: uuid.UUID = Field(description="Relay's id of the stored upload; the same for a redelivery.")
 
 
 class SubscriptionChallenge(BaseModel):

@@ -3,6 +3,7 @@
 from fastapi import FastAPI
 
 from planning.config import Settings
+from planning.handlers import subscribe
 from relay_platform.service import create_service_app
 
 
@@ -10,5 +11,6 @@ def create_app() -> FastAPI:
     return create_service_app(
         service="planning",
         settings=Settings(),
+        subscribe=subscribe,
         description="Onboarding, periodized training programs, sessions, compliance and training load.",
     )

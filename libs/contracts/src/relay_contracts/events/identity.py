@@ -149,4 +149,3 @@ class AdminCreated(BaseModel):
     admin_id: str
     role: str
     actor: Actor
-
