@@ -29,6 +29,7 @@ def stack() -> Iterator[Stack]:
     config = StackConfig(
         service_ports={name: base + 1 + i for i, name in enumerate(SERVICES)},
         gateway_port=base + 80,
+        fake_strava_port=base + 90,
         gateway_dir=default.home / "e2e-gateway",
         database_suffix="_e2e",
         topic_prefix=f"e2e-{uuid.uuid4().hex[:8]}.",
@@ -52,7 +53,13 @@ def stack() -> Iterator[Stack]:
 
 @pytest.fixture
 async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=10.0) as client:
+    """A client of the gateway from an address of its own (127.x.y.z), as a distinct device on the
+    internet would be: the per-IP rate limits of one test do not touch another's."""
+    octets = uuid.uuid4().bytes[:3]
+    transport = httpx.AsyncHTTPTransport(local_address=f"127.{octets[0]}.{octets[1]}.{max(octets[2], 2)}")
+    async with httpx.AsyncClient(
+        base_url=stack.config.gateway_url, timeout=10.0, transport=transport
+    ) as client:
         yield client
 
 
@@ -63,12 +70,28 @@ class Databases:
         self._stack = stack
 
     async def fetchval(self, service: str, query: str, *args: object) -> object:
+        return (await self.fetch(service, query, *args))[0][0]
+
+    async def fetch(self, service: str, query: str, *args: object) -> list[asyncpg.Record]:
         url = self._stack.config.database_url(service).replace("postgresql+asyncpg://", "postgresql://")
         connection = await asyncpg.connect(url)
         try:
-            return await connection.fetchval(query, *args)
+            return list(await connection.fetch(query, *args))
         finally:
             await connection.close()
+
+    async def rows_mentioning(self, service: str, *needles: str) -> dict[str, list[str]]:
+        """Every row of every table of the service's database whose text holds one of the needles."""
+        found: dict[str, list[str]] = {}
+        tables = await self.fetch(service, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        for (table,) in tables:
+            query = f'SELECT t::text FROM "{table}" t WHERE ' + " OR ".join(  # noqa: S608 - catalog names
+                f"t::text LIKE ${i + 1}" for i in range(len(needles))
+            )
+            rows = await self.fetch(service, query, *(f"%{needle}%" for needle in needles))
+            if rows:
+                found[table] = [row[0] for row in rows]
+        return found
 
 
 @pytest.fixture

@@ -10,20 +10,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import auth
 import stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def main() -> None:
-    figures = {"stack": stack.run()}
+    only = set(sys.argv[1:])
+    benchmarks = {"stack": stack.run, "auth": auth.run}
+    figures = {name: bench() for name, bench in benchmarks.items() if not only or name in only}
     record = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
         **figures,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(record, indent=2) + "\n")
+    latest = RESULTS / "latest.json"
+    previous = json.loads(latest.read_text()) if latest.exists() and only else {}
+    latest.write_text(json.dumps({**previous, **record}, indent=2) + "\n")
     for name, values in figures.items():
         print(f"\n{name}")
         for key, value in values.items():

@@ -208,8 +208,33 @@ class Stack:
         )
 
     def start_all(self) -> None:
+        self.start_fake_strava()
         for service in SERVICES:
             self.start(service)
+
+    def start_fake_strava(self) -> None:
+        """The local fake of Strava's OAuth endpoints, when no Strava application is configured."""
+        if not self.config.uses_fake_strava:
+            return
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"fake-strava{self.config.database_suffix}.log").open("ab")
+        self.processes["fake-strava"] = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "relay_testing.fakes.strava",
+                "--port",
+                str(self.config.fake_strava_port),
+                "--client-id",
+                FAKE_STRAVA_CLIENT_ID,
+                "--client-secret",
+                FAKE_STRAVA_CLIENT_SECRET,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.config.root,
+            start_new_session=True,
+        )
 
     async def wait_ready(self, services: tuple[str, ...] = SERVICES, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

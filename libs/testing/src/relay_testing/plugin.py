@@ -1,7 +1,9 @@
 """Pytest fixtures for Relay's integration tests: the real PostgreSQL, Kafka and Redis.
 
 Where a Docker engine answers, they come from testcontainers; otherwise from the local infrastructure
-that `make infra` (deploy/local/up.sh) starts. The same tests run in both places."""
+that `make infra` (deploy/local/up.sh) starts. The same tests run in both places.
+
+`fake_strava` serves a fake of Strava's OAuth endpoints (`relay_testing.fakes.strava`) for one test."""
 
 from __future__ import annotations
 
@@ -11,9 +13,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
+
+if TYPE_CHECKING:
+    from relay_testing.fakes.strava import FakeStrava
 
 
 @dataclass(frozen=True)
@@ -112,3 +118,14 @@ async def fresh_database(infrastructure: Infrastructure) -> AsyncIterator[str]:
 def topic_prefix() -> str:
     """A prefix no other test uses, so that a test's topics and consumer groups are its own."""
     return f"test-{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+async def fake_strava() -> AsyncIterator[FakeStrava]:
+    """A fake Strava application served on a free port of 127.0.0.1 (`fake_strava.url`), with its
+    `client_id` and `client_secret`; see `relay_testing.fakes.strava.FakeStrava` for its controls."""
+    # Imported here: the web stack is loaded only by the tests that use the fake.
+    from relay_testing.fakes.strava import serve_fake_strava
+
+    async with serve_fake_strava() as fake:
+        yield fake

@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from connections.config import Settings
 from connections.handlers import subscribe
+from connections.resources import open_connections
 from relay_platform.service import create_service_app
 
 
@@ -12,5 +13,6 @@ def create_app() -> FastAPI:
         service="connections",
         settings=Settings(),
         subscribe=subscribe,
+        resources=open_connections,
         description="The athlete's links to providers: OAuth flows, encrypted tokens, refresh, sync history.",
     )

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 from relay_platform.consumers import ProcessedMessage
 from relay_platform.outbox import OutboxMessage
 
-__all__ = ["OutboxMessage", "ProcessedMessage", "ProviderAccountActivity"]
+__all__ = ["OutboxMessage", "ProcessedMessage", "ProviderAccountActivity", "ProviderCredential"]
 
 
 class ProviderAccountActivity(SQLModel, table=True):
@@ -24,3 +26,31 @@ class ProviderAccountActivity(SQLModel, table=True):
     notifications_received: int = 0
     last_notification_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     deauthorized_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class ProviderCredential(SQLModel, table=True):
+    """An athlete's tokens at a provider, sealed under the service's keyring (`key_id` names the key).
+    Each token is sealed for its own row and purpose (`<provider>:<user_id>:access|refresh`), so a sealed
+    value copied elsewhere does not open. One per athlete and provider: a newer grant replaces it."""
+
+    __tablename__ = "provider_credentials"
+    __table_args__ = (
+        UniqueConstraint("user_id", "provider", name="uq_provider_credentials_user_provider"),
+        Index("ix_provider_credentials_provider_user", "provider", "provider_user_id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: str
+    provider: str
+    provider_user_id: str
+    scopes: list[str] = Field(sa_column=Column(ARRAY(String), nullable=False))
+    access_token_sealed: str
+    refresh_token_sealed: str
+    key_id: str
+    access_expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )
+    updated_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
+    )

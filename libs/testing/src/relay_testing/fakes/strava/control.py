@@ -1,0 +1,256 @@
+"""How tests drive the fake Strava: `FakeStrava` in the test's own process (served on a free port of
+127.0.0.1 by `serve_fake_strava`), or `FakeStravaClient` for one running as a separate process
+(`python -m relay_testing.fakes.strava`). Both offer the same awaitable controls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+import httpx
+import uvicorn
+
+from relay_testing.fakes.strava.app import CONTROL_PREFIX, QuietDroppedConnections, create_app
+from relay_testing.fakes.strava.state import (
+    Consent,
+    Failure,
+    FailureMode,
+    FailureTarget,
+    GrantView,
+    ReceivedRequest,
+    StravaAthlete,
+    StravaState,
+)
+
+
+class StravaControl(Protocol):
+    """The controls a test has over a fake Strava, wherever it runs."""
+
+    url: str
+    client_id: str
+    client_secret: str
+
+    async def queue_athlete(
+        self, athlete: StravaAthlete | None = None, *, scopes: list[str] | None = None, **fields: Any
+    ) -> StravaAthlete: ...
+
+    async def deny_next(self) -> None: ...
+
+    async def fail_next(
+        self, mode: FailureMode, *, times: int = 1, seconds: float = 5.0, endpoint: FailureTarget = "token"
+    ) -> None: ...
+
+    async def advance_clock(self, seconds: float) -> float: ...
+
+    async def issue_grant(
+        self, athlete: StravaAthlete | None = None, *, scopes: list[str] | None = None
+    ) -> dict[str, Any]: ...
+
+    async def grants(self) -> list[GrantView]: ...
+
+    async def received(self, path: str | None = None) -> list[ReceivedRequest]: ...
+
+    async def last_token_request(self) -> dict[str, str] | None: ...
+
+    async def reset(self) -> None: ...
+
+
+def _athlete(athlete: StravaAthlete | None, fields: dict[str, Any]) -> StravaAthlete:
+    if athlete is None:
+        return StravaAthlete(**fields)
+    return athlete.model_copy(update=fields) if fields else athlete
+
+
+def _last_token_fields(requests: list[ReceivedRequest]) -> dict[str, str] | None:
+    tokens = [r for r in requests if r.path == "/oauth/token"]
+    return tokens[-1].fields if tokens else None
+
+
+class FakeStrava:
+    """A fake Strava application: `client_id`, `client_secret`, its state and its ASGI `app`.
+
+    The consent page approves at once, for the athlete a test queued (else `default_athlete`).
+    `url` is known once it is served (`serve_fake_strava`); in-process tests may also mount `app`
+    on an `httpx.ASGITransport`.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str = "41592",
+        client_secret: str | None = None,
+        default_athlete: StravaAthlete | None = None,
+        callback_domain: str | None = None,
+        rate_limit: tuple[int, int] = (200, 2000),
+        read_rate_limit: tuple[int, int] = (100, 1000),
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret or secrets.token_hex(20)
+        self.state = StravaState(
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            default_athlete=default_athlete,
+            callback_domain=callback_domain,
+            rate_limit=rate_limit,
+            read_rate_limit=read_rate_limit,
+        )
+        self.app = create_app(self.state)
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        """`http://127.0.0.1:<port>`: the base of every Strava URL (`/oauth/...`, `/api/v3/...`)."""
+        if self._url is None:
+            raise RuntimeError("the fake Strava is not served: use `serve_fake_strava`")
+        return self._url
+
+    @url.setter
+    def url(self, value: str) -> None:
+        self._url = value
+
+    async def queue_athlete(
+        self, athlete: StravaAthlete | None = None, *, scopes: list[str] | None = None, **fields: Any
+    ) -> StravaAthlete:
+        """The next authorization approves as this athlete (built from `fields` when not given),
+        keeping only `scopes` of those asked (all of them when None)."""
+        chosen = _athlete(athlete, fields)
+        self.state.queue_consent(Consent(athlete=chosen, scopes=scopes))
+        return chosen
+
+    async def deny_next(self) -> None:
+        """The next authorization is refused: `error=access_denied` on the redirect."""
+        self.state.queue_consent(Consent(deny=True))
+
+    async def fail_next(
+        self, mode: FailureMode, *, times: int = 1, seconds: float = 5.0, endpoint: FailureTarget = "token"
+    ) -> None:
+        """The next `times` calls to `endpoint` fail: `down` (503 from the CDN), `disconnect` (the
+        connection drops mid-response), `slow` (answers after `seconds`), `rate_limited` (429) or
+        `server_error` (500)."""
+        self.state.add_failure(Failure(mode=mode, times=times, seconds=seconds, endpoint=endpoint))
+
+    async def advance_clock(self, seconds: float) -> float:
+        """Moves Strava's clock (code and token expiry, rate-limit windows); returns its epoch time."""
+        return self.state.advance_clock(seconds)
+
+    async def issue_grant(
+        self, athlete: StravaAthlete | None = None, *, scopes: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Strava's token answer for an athlete who has just authorized, without the browser round trip."""
+        return self.state.issue_grant(athlete, scopes)
+
+    async def grants(self) -> list[GrantView]:
+        """The athletes who currently authorize the application (deauthorized ones are gone)."""
+        return self.state.grants()
+
+    async def received(self, path: str | None = None) -> list[ReceivedRequest]:
+        """The requests received on Strava's URLs, oldest first (only those to `path` when given)."""
+        return [r for r in self.state.received if path is None or r.path == path]
+
+    async def last_token_request(self) -> dict[str, str] | None:
+        """The parameters of the last `POST /oauth/token`, as sent (client secret included)."""
+        return _last_token_fields(self.state.received)
+
+    async def reset(self) -> None:
+        self.state.reset()
+
+
+class FakeStravaClient:
+    """The same controls, over HTTP, for a fake Strava running as its own process."""
+
+    def __init__(self, url: str, *, client_id: str, client_secret: str) -> None:
+        self.url = url.rstrip("/")
+        self.client_id = client_id
+        self.client_secret = client_secret
+
+    async def _call(self, method: str, path: str, json: Any = None) -> Any:
+        async with httpx.AsyncClient(base_url=f"{self.url}{CONTROL_PREFIX}", timeout=5.0) as client:
+            response = await client.request(method, path, json=json)
+        response.raise_for_status()
+        return response.json() if response.content else None
+
+    async def queue_athlete(
+        self, athlete: StravaAthlete | None = None, *, scopes: list[str] | None = None, **fields: Any
+    ) -> StravaAthlete:
+        chosen = _athlete(athlete, fields)
+        await self._call("POST", "/consents", Consent(athlete=chosen, scopes=scopes).model_dump(mode="json"))
+        return chosen
+
+    async def deny_next(self) -> None:
+        await self._call("POST", "/consents", {"deny": True})
+
+    async def fail_next(
+        self, mode: FailureMode, *, times: int = 1, seconds: float = 5.0, endpoint: FailureTarget = "token"
+    ) -> None:
+        failure = Failure(mode=mode, times=times, seconds=seconds, endpoint=endpoint)
+        await self._call("POST", "/failures", failure.model_dump(mode="json"))
+
+    async def advance_clock(self, seconds: float) -> float:
+        answer = await self._call("POST", "/clock", {"advance_seconds": seconds})
+        return float(answer["now"])
+
+    async def issue_grant(
+        self, athlete: StravaAthlete | None = None, *, scopes: list[str] | None = None
+    ) -> dict[str, Any]:
+        answer: dict[str, Any] = await self._call(
+            "POST", "/grants", Consent(athlete=athlete, scopes=scopes).model_dump(mode="json")
+        )
+        return answer
+
+    async def grants(self) -> list[GrantView]:
+        return [GrantView.model_validate(g) for g in await self._call("GET", "/grants")]
+
+    async def received(self, path: str | None = None) -> list[ReceivedRequest]:
+        requests = [ReceivedRequest.model_validate(r) for r in await self._call("GET", "/requests")]
+        return [r for r in requests if path is None or r.path == path]
+
+    async def last_token_request(self) -> dict[str, str] | None:
+        return _last_token_fields(await self.received())
+
+    async def reset(self) -> None:
+        await self._call("POST", "/reset")
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside a test's event loop: the test runner keeps its own signal handlers."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def serve_fake_strava(fake: FakeStrava | None = None, **options: Any) -> AsyncIterator[FakeStrava]:
+    """Serves `fake` (or a new `FakeStrava(**options)`) on a free port of 127.0.0.1 in the running
+    event loop, for as long as the block lasts: `async with serve_fake_strava() as fake: fake.url`."""
+    fake = fake or FakeStrava(**options)
+    config = uvicorn.Config(
+        fake.app,
+        host="127.0.0.1",
+        port=0,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=1,
+    )
+    server = _EmbeddedServer(config)
+    quiet = QuietDroppedConnections()
+    logging.getLogger("uvicorn.error").addFilter(quiet)
+    serving = asyncio.create_task(server.serve(), name="fake-strava")
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()  # raises why it could not start
+                raise RuntimeError("the fake Strava stopped before it started")
+            await asyncio.sleep(0.01)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        fake.url = f"http://127.0.0.1:{port}"
+        yield fake
+    finally:
+        server.should_exit = True
+        await serving
+        logging.getLogger("uvicorn.error").removeFilter(quiet)
