@@ -7,6 +7,7 @@ that `make infra` (deploy/local/up.sh) starts. The same tests run in both places
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import uuid
@@ -109,7 +110,15 @@ async def fresh_database(infrastructure: Infrastructure) -> AsyncIterator[str]:
     yield infrastructure.database_url(name)
     admin = await asyncpg.connect(infrastructure.postgres_admin_dsn)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(20):
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except asyncpg.InsufficientPrivilegeError:
+                # An autovacuum worker (a superuser's) is in it; it finishes within moments.
+                if attempt == 19:
+                    raise
+                await asyncio.sleep(0.5)
     finally:
         await admin.close()
 
