@@ -1,6 +1,7 @@
 """What authentication costs: `GET /api/auth/me` (ES256 verification, a Redis revocation check, a rate
-limit hit and a database read) against `GET /healthz` (the gateway asking every service's readiness),
-both through the gateway, in one run, with wrk. The per-athlete limit of 100 requests a minute is lifted
+limit hit and two database reads) against `GET /healthz` (the gateway asking every service's readiness:
+six database and Kafka checks) and `GET /.well-known/jwks.json` (identity, one database read, no
+authentication), all through the gateway, in one run, with wrk. The per-athlete limit of 100 requests a minute is lifted
 for the run: it is what is being measured, not what is being enforced."""
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def run() -> dict[str, float]:
         token = asyncio.run(_access_token(stack))
         gateway = stack.config.gateway_url
         healthz = _wrk(f"{gateway}/healthz")
+        jwks = _wrk(f"{gateway}/.well-known/jwks.json")
         me = _wrk(f"{gateway}/api/auth/me", f"Authorization: Bearer {token}")
     finally:
         stack.stop_all()
@@ -100,5 +102,8 @@ def run() -> dict[str, float]:
         "healthz_rps": healthz["rps"],
         "healthz_p50_ms": healthz["p50_ms"],
         "healthz_p99_ms": healthz["p99_ms"],
+        "jwks_rps": jwks["rps"],
+        "jwks_p50_ms": jwks["p50_ms"],
+        "jwks_p99_ms": jwks["p99_ms"],
         "wrk": f"{CONNECTIONS} connections, 2 threads, {DURATION_S} s each, through the gateway",
     }
