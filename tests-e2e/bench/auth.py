@@ -1,8 +1,8 @@
 """What authentication costs: `GET /api/auth/me` (ES256 verification, a Redis revocation check, a rate
 limit hit and two database reads) against `GET /healthz` (the gateway asking every service's readiness:
 six database and Kafka checks) and `GET /.well-known/jwks.json` (identity, one database read, no
-authentication), all through the gateway, in one run, with wrk. The per-athlete limit of 100 requests a minute is lifted
-for the run: it is what is being measured, not what is being enforced."""
+authentication), all through the gateway, in one run, with wrk. The per-athlete limit of 100
+requests a minute is lifted for the run: it is what is being measured, not what is being enforced."""
 
 from __future__ import annotations
 

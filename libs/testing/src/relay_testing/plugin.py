@@ -18,6 +18,18 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 import pytest
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from relay_platform.db import create_engine, create_sessionmaker
+from relay_testing.services import (
+    Deliver,
+    Mentions,
+    ServiceUnderTest,
+    consumers_in_memory,
+    mentions_in,
+    migrate,
+)
 
 if TYPE_CHECKING:
     from relay_testing.fakes.strava import FakeStrava
@@ -138,3 +150,34 @@ async def fake_strava() -> AsyncIterator[FakeStrava]:
 
     async with serve_fake_strava() as fake:
         yield fake
+
+
+@pytest.fixture
+async def sessionmaker(
+    service_under_test: ServiceUnderTest, fresh_database: str
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """A session factory on a fresh database migrated to the service's latest revision."""
+    await migrate(service_under_test.root, service_under_test.name, fresh_database)
+    engine = create_engine(fresh_database)
+    yield create_sessionmaker(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def deliver(
+    service_under_test: ServiceUnderTest, fresh_database: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[Deliver]:
+    """Delivers an event to the service's consumers (in memory), which apply it to the real database."""
+    async with consumers_in_memory(
+        service_under_test.name,
+        service_under_test.subscribe,
+        database_url=fresh_database,
+        sessionmaker=sessionmaker,
+    ) as deliver_event:
+        yield deliver_event
+
+
+@pytest.fixture
+def mentions(sessionmaker: async_sessionmaker[AsyncSession]) -> Mentions:
+    """How many rows of each table of the service's database mention a value."""
+    return mentions_in(sessionmaker)
