@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import httpx
 import pytest
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from relay_devstack import SERVICES, Stack, StackConfig
 
@@ -20,6 +21,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests-e2e" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def external_clients() -> None:
+    """The tests are clients from outside: the httpx instrumentation that in-process services of
+    other test tiers switched on must not replace the trace context a test sends."""
+    HTTPXClientInstrumentor().uninstrument()
 
 
 @pytest.fixture(scope="session")
