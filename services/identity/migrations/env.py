@@ -1,10 +1,8 @@
 """Alembic environment of the identity service: its settings' database URL, its models the metadata."""
 
-from sqlmodel import SQLModel
-
-from identity import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from identity.config import Settings
+from identity.models import metadata
 from relay_platform.config import database_url_for_migrations
 from relay_platform.db import run_migrations
 
-run_migrations(SQLModel.metadata, database_url_for_migrations(Settings))
+run_migrations(metadata, database_url_for_migrations(Settings))

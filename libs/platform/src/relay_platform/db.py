@@ -74,3 +74,17 @@ def run_migrations(target_metadata: MetaData, database_url: str) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def service_metadata() -> MetaData:
+    """The metadata of one service's database: the kit's outbox and processed-message log, to which the
+    service's base class (`class Table(SQLModel, registry=registry(metadata=...))`) adds its own tables.
+    Each service has its own, so that tables of two services named alike (`api_keys`,
+    `athlete_profiles`) never collide in one process; Alembic compares the migrations with it."""
+    from relay_platform.consumers import ProcessedMessage
+    from relay_platform.outbox import OutboxMessage
+
+    metadata = MetaData()
+    for table in (OutboxMessage.__table__, ProcessedMessage.__table__):  # type: ignore[attr-defined]
+        table.to_metadata(metadata)
+    return metadata

@@ -5,26 +5,22 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Identity, MetaData, func
+from sqlalchemy import BigInteger, Column, DateTime, Identity, func
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from relay_platform.consumers import ProcessedMessage
+from relay_platform.db import service_metadata
 from relay_platform.outbox import OutboxMessage
 
 __all__ = ["AuditEntry", "AuditTable", "OutboxMessage", "ProcessedMessage", "metadata"]
 
-metadata = MetaData()
+metadata = service_metadata()
 """Every table of this database, the kit's included: what Alembic compares the migrations with."""
 
 
 class AuditTable(SQLModel, registry=registry(metadata=metadata)):
-    """Base of this service's tables, kept off SQLModel's shared metadata like every service's, so that
-    tables of two services never collide in one process."""
-
-
-for _platform_table in (OutboxMessage.__table__, ProcessedMessage.__table__):  # type: ignore[attr-defined]
-    _platform_table.to_metadata(metadata)
+    """Base of this service's tables, on its own metadata (`relay_platform.db.service_metadata`)."""
 
 
 class AuditEntry(AuditTable, table=True):

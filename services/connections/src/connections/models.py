@@ -7,15 +7,31 @@ from datetime import datetime
 
 from sqlalchemy import Column, DateTime, Index, String, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from relay_platform.consumers import ProcessedMessage
+from relay_platform.db import service_metadata
 from relay_platform.outbox import OutboxMessage
 
-__all__ = ["OutboxMessage", "ProcessedMessage", "ProviderAccountActivity", "ProviderCredential"]
+__all__ = [
+    "ConnectionsTable",
+    "OutboxMessage",
+    "ProcessedMessage",
+    "ProviderAccountActivity",
+    "ProviderCredential",
+    "metadata",
+]
+
+metadata = service_metadata()
+"""Every table of this database, the kit's included: what Alembic compares the migrations with."""
 
 
-class ProviderAccountActivity(SQLModel, table=True):
+class ConnectionsTable(SQLModel, registry=registry(metadata=metadata)):
+    """Base of this service's tables, on its own metadata (`relay_platform.db.service_metadata`)."""
+
+
+class ProviderAccountActivity(ConnectionsTable, table=True):
     """What each provider account last told us: how many notifications, when, and whether the athlete
     withdrew Relay's access at the provider. It tells live links from long-unused or revoked ones."""
 
@@ -28,7 +44,7 @@ class ProviderAccountActivity(SQLModel, table=True):
     deauthorized_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
-class ProviderCredential(SQLModel, table=True):
+class ProviderCredential(ConnectionsTable, table=True):
     """An athlete's tokens at a provider, sealed under the service's keyring (`key_id` names the key).
     Each token is sealed for its own row and purpose (`<provider>:<user_id>:access|refresh`), so a sealed
     value copied elsewhere does not open. One per athlete and provider: a newer grant replaces it."""

@@ -7,15 +7,18 @@ from typing import Any
 
 from sqlalchemy import Column, Date, DateTime, ForeignKey, String, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from relay_platform.consumers import ProcessedMessage
+from relay_platform.db import service_metadata
 from relay_platform.outbox import OutboxMessage
 
 __all__ = [
     "ActiveProgram",
     "Admin",
     "ApiKey",
+    "IdentityTable",
     "LoginAttempt",
     "OutboxMessage",
     "ProcessedMessage",
@@ -25,7 +28,15 @@ __all__ = [
     "SigningKey",
     "StravaGrant",
     "User",
+    "metadata",
 ]
+
+metadata = service_metadata()
+"""Every table of this database, the kit's included: what Alembic compares the migrations with."""
+
+
+class IdentityTable(SQLModel, registry=registry(metadata=metadata)):
+    """Base of this service's tables, on its own metadata (`relay_platform.db.service_metadata`)."""
 
 
 def _at(*, nullable: bool = False, default_now: bool = False) -> Any:
@@ -43,7 +54,7 @@ def _user_fk() -> Any:
     )
 
 
-class User(SQLModel, table=True):
+class User(IdentityTable, table=True):
     """An athlete. They sign in with Strava; `strava_athlete_id` is how Strava knows them."""
 
     __tablename__ = "users"
@@ -60,7 +71,7 @@ class User(SQLModel, table=True):
     last_active_at: datetime | None = _at(default_now=True)
 
 
-class Profile(SQLModel, table=True):
+class Profile(IdentityTable, table=True):
     """The athlete's training profile, owned here and published to planning and export."""
 
     __tablename__ = "profiles"
@@ -84,7 +95,7 @@ class Profile(SQLModel, table=True):
     updated_at: datetime | None = _at(default_now=True)
 
 
-class LoginAttempt(SQLModel, table=True):
+class LoginAttempt(IdentityTable, table=True):
     """A Strava sign-in in progress: the state sent to Strava (hashed), where the app wants the code,
     and the app's PKCE challenge. Consumed by the callback, so a state works once."""
 
@@ -97,7 +108,7 @@ class LoginAttempt(SQLModel, table=True):
     expires_at: datetime = _at()
 
 
-class Session(SQLModel, table=True):
+class Session(IdentityTable, table=True):
     """A sign-in on one device: the family of its rotating refresh tokens. Access tokens carry its id
     (`sid`), so revoking the session refuses them everywhere."""
 
@@ -111,7 +122,7 @@ class Session(SQLModel, table=True):
     revoked_reason: str | None = None
 
 
-class RefreshToken(SQLModel, table=True):
+class RefreshToken(IdentityTable, table=True):
     """One refresh token of a session, stored as its SHA-256. Using it marks it used and issues the next;
     presenting a used one again means it was stolen: the whole session is revoked."""
 
@@ -126,7 +137,7 @@ class RefreshToken(SQLModel, table=True):
     used_at: datetime | None = _at(nullable=True)
 
 
-class StravaGrant(SQLModel, table=True):
+class StravaGrant(IdentityTable, table=True):
     """Strava tokens from a sign-in, sealed, waiting for the connections service to claim them once."""
 
     __tablename__ = "strava_grants"
@@ -141,7 +152,7 @@ class StravaGrant(SQLModel, table=True):
     claim_before: datetime = _at()
 
 
-class SigningKey(SQLModel, table=True):
+class SigningKey(IdentityTable, table=True):
     """A key pair that signs access tokens. The newest unretired key signs; every key not yet retired is
     published in the JWKS, so tokens signed before a rotation stay valid until they expire."""
 
@@ -154,7 +165,7 @@ class SigningKey(SQLModel, table=True):
     retire_at: datetime | None = _at(nullable=True)
 
 
-class ApiKey(SQLModel, table=True):
+class ApiKey(IdentityTable, table=True):
     """An athlete's key for a bridge app. Only its SHA-256 is kept: the key was shown once."""
 
     __tablename__ = "api_keys"
@@ -169,7 +180,7 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = _at(nullable=True)
 
 
-class Admin(SQLModel, table=True):
+class Admin(IdentityTable, table=True):
     """A back-office account. The password is an Argon2id hash; repeated failures lock the account."""
 
     __tablename__ = "admins"
@@ -186,7 +197,7 @@ class Admin(SQLModel, table=True):
     disabled_at: datetime | None = _at(nullable=True)
 
 
-class ActiveProgram(SQLModel, table=True):
+class ActiveProgram(IdentityTable, table=True):
     """Each athlete's active training program, as planning's events tell it (a read model)."""
 
     __tablename__ = "active_programs"

@@ -6,12 +6,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, UniqueConstraint, func
+from sqlalchemy import Column, DateTime, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from relay_platform.consumers import ProcessedMessage
+from relay_platform.db import service_metadata
 from relay_platform.outbox import OutboxMessage
 
 __all__ = [
@@ -24,17 +25,12 @@ __all__ = [
     "metadata",
 ]
 
-metadata = MetaData()
+metadata = service_metadata()
 """Every table of this database, the kit's included: what Alembic compares the migrations with."""
 
 
 class IngestionTable(SQLModel, registry=registry(metadata=metadata)):
-    """Base of this service's tables. They are kept off SQLModel's shared metadata so that a table named
-    like one of another service (identity also has `api_keys`) never collides with it in one process."""
-
-
-for _platform_table in (OutboxMessage.__table__, ProcessedMessage.__table__):  # type: ignore[attr-defined]
-    _platform_table.to_metadata(metadata)
+    """Base of this service's tables, on its own metadata (`relay_platform.db.service_metadata`)."""
 
 
 class ProviderNotification(IngestionTable, table=True):

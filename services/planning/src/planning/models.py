@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, MetaData
+from sqlalchemy import Column, DateTime
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from relay_platform.consumers import ProcessedMessage
+from relay_platform.db import service_metadata
 from relay_platform.outbox import OutboxMessage
 
 __all__ = ["AthleteProfile", "OutboxMessage", "PlanningTable", "ProcessedMessage", "metadata"]
 
-metadata = MetaData()
+metadata = service_metadata()
 """Every table of this database, the kit's included: what Alembic compares the migrations with."""
 
 
 class PlanningTable(SQLModel, registry=registry(metadata=metadata)):
-    """Base of this service's tables. They are kept off SQLModel's shared metadata so that a table named
-    like one of another service (export also has `athlete_profiles`) never collides with it in one
-    process."""
-
-
-for _platform_table in (OutboxMessage.__table__, ProcessedMessage.__table__):  # type: ignore[attr-defined]
-    _platform_table.to_metadata(metadata)
+    """Base of this service's tables, on its own metadata (`relay_platform.db.service_metadata`)."""
 
 
 class AthleteProfile(PlanningTable, table=True):
