@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from relay_contracts.envelope import Envelope
-from relay_contracts.events import identity, ingestion, planning
+from relay_contracts.events import connections, identity, ingestion, planning
 from relay_contracts.topics import TopicSpec, topic_for_service
 
 
@@ -116,6 +116,48 @@ IDENTITY_ADMIN_LOGIN_FAILED = EventSpec(
     data=identity.AdminLoginFailed,
     description="A back-office sign-in was refused.",
 )
+CONNECTIONS_CONNECTION_LINKED = EventSpec(
+    type="connections.connection.linked",
+    version=1,
+    data=connections.ConnectionLinked,
+    description="An athlete linked a provider account (or linked it again).",
+)
+CONNECTIONS_CONNECTION_UPDATED = EventSpec(
+    type="connections.connection.updated",
+    version=1,
+    data=connections.ConnectionUpdated,
+    description="A connection was paused, resumed or otherwise changed.",
+)
+CONNECTIONS_CONNECTION_REAUTH_REQUIRED = EventSpec(
+    type="connections.connection.reauth_required",
+    version=1,
+    data=connections.ConnectionReauthRequired,
+    description="A provider refused a connection's grant: the athlete must link it again.",
+)
+CONNECTIONS_CONNECTION_REVOKED = EventSpec(
+    type="connections.connection.revoked",
+    version=1,
+    data=connections.ConnectionRevoked,
+    description="Relay's access to a provider account ended; may ask for that provider's data to be erased.",
+)
+CONNECTIONS_CONNECTION_EXPIRING = EventSpec(
+    type="connections.connection.expiring",
+    version=1,
+    data=connections.ConnectionExpiring,
+    description="A connection will break unless the athlete acts (legacy OAuth, expiry, long unused).",
+)
+CONNECTIONS_SYNC_REQUESTED = EventSpec(
+    type="connections.sync.requested",
+    version=1,
+    data=connections.SyncRequested,
+    description="The athlete asked for a synchronisation of a connection.",
+)
+CONNECTIONS_ACCESS_TOKEN_ISSUED = EventSpec(
+    type="connections.access_token.issued",
+    version=1,
+    data=connections.AccessTokenIssued,
+    description="A service obtained an athlete's provider access token (audited; the token is not in it).",
+)
 INGESTION_WEBHOOK_RECEIVED = EventSpec(
     type="ingestion.webhook.received",
     version=1,
@@ -127,6 +169,24 @@ INGESTION_API_KEY_USED = EventSpec(
     version=1,
     data=ingestion.ApiKeyUsed,
     description="An API key authenticated a bridge app's request (at most once a minute per key).",
+)
+INGESTION_SYNC_STARTED = EventSpec(
+    type="ingestion.sync.started",
+    version=1,
+    data=ingestion.SyncStarted,
+    description="Ingestion started synchronising a connection.",
+)
+INGESTION_SYNC_PROGRESSED = EventSpec(
+    type="ingestion.sync.progressed",
+    version=1,
+    data=ingestion.SyncProgressed,
+    description="How far a running synchronisation is.",
+)
+INGESTION_SYNC_COMPLETED = EventSpec(
+    type="ingestion.sync.completed",
+    version=1,
+    data=ingestion.SyncCompleted,
+    description="A synchronisation ended, with its counts or its error.",
 )
 PLANNING_PROGRAM_ACTIVATED = EventSpec(
     type="planning.program.activated",
@@ -153,8 +213,18 @@ EVENTS: tuple[EventSpec, ...] = (
     IDENTITY_ADMIN_CREATED,
     IDENTITY_ADMIN_LOGGED_IN,
     IDENTITY_ADMIN_LOGIN_FAILED,
+    CONNECTIONS_CONNECTION_LINKED,
+    CONNECTIONS_CONNECTION_UPDATED,
+    CONNECTIONS_CONNECTION_REAUTH_REQUIRED,
+    CONNECTIONS_CONNECTION_REVOKED,
+    CONNECTIONS_CONNECTION_EXPIRING,
+    CONNECTIONS_SYNC_REQUESTED,
+    CONNECTIONS_ACCESS_TOKEN_ISSUED,
     INGESTION_WEBHOOK_RECEIVED,
     INGESTION_API_KEY_USED,
+    INGESTION_SYNC_STARTED,
+    INGESTION_SYNC_PROGRESSED,
+    INGESTION_SYNC_COMPLETED,
     PLANNING_PROGRAM_ACTIVATED,
     PLANNING_PROGRAM_ENDED,
 )

@@ -33,3 +33,52 @@ class ApiKeyUsed(BaseModel):
     api_key_id: str
     user_id: str
     used_at: datetime
+
+
+SyncTrigger = Literal["manual", "link", "webhook", "schedule"]
+
+
+class SyncStarted(BaseModel):
+    """Ingestion started synchronising a connection (a requested sync, a backfill after linking, a poll)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sync_id: str = Field(description="The `connections.sync.requested` id, or ingestion's own for its syncs.")
+    connection_id: str
+    user_id: str
+    provider: Provider
+    trigger: SyncTrigger
+    started_at: datetime
+
+
+class SyncProgressed(BaseModel):
+    """How far a running synchronisation is (published every page or so, not for every activity)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sync_id: str
+    connection_id: str
+    user_id: str
+    provider: Provider
+    activities_fetched: int
+    percent: float | None = Field(default=None, description="0 to 100 when the total is known.")
+    at: datetime
+
+
+class SyncCompleted(BaseModel):
+    """A synchronisation ended, successfully or not, with its counts."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sync_id: str
+    connection_id: str
+    user_id: str
+    provider: Provider
+    status: Literal["success", "partial", "failed"]
+    started_at: datetime
+    completed_at: datetime
+    activities_fetched: int = 0
+    activities_created: int = 0
+    activities_updated: int = 0
+    activities_skipped: int = 0
+    error: str | None = Field(default=None, description="What went wrong, for the athlete and operators.")
