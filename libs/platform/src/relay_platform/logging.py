@@ -21,7 +21,7 @@ SENSITIVE_VALUE = re.compile(
     r"(Bearer\s+[A-Za-z0-9._~+/=-]+"  # Authorization header values
     r"|eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"  # JWTs
     r"|qt_[A-Za-z0-9_-]{16,}"  # Relay API keys
-    r"|(?<=[?&])(access_token|refresh_token|client_secret|code|password)=[^&\s]+)",  # secrets in URLs
+    r"|(?<=[?&])(access_token|refresh_token|token|client_secret|code|password)=[^&\s]+)",  # secrets in URLs
     re.IGNORECASE,
 )
 NOT_SECRET_KEYS = frozenset({"token_type", "tokens_refreshed", "password_policy"})
