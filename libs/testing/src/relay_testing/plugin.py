@@ -3,7 +3,8 @@
 Where a Docker engine answers, they come from testcontainers; otherwise from the local infrastructure
 that `make infra` (deploy/local/up.sh) starts. The same tests run in both places.
 
-`fake_strava` serves a fake of Strava's OAuth endpoints (`relay_testing.fakes.strava`) for one test."""
+`fake_strava` serves a fake of Strava's OAuth endpoints (`relay_testing.fakes.strava`) for one test, and
+`fake_providers` one of the other fitness providers' (`relay_testing.fakes.providers`)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from relay_testing.services import (
 )
 
 if TYPE_CHECKING:
+    from relay_testing.fakes.providers import FakeProviders
     from relay_testing.fakes.strava import FakeStrava
 
 
@@ -149,6 +151,19 @@ async def fake_strava() -> AsyncIterator[FakeStrava]:
     from relay_testing.fakes.strava import serve_fake_strava
 
     async with serve_fake_strava() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def fake_providers() -> AsyncIterator[FakeProviders]:
+    """Fake Garmin, COROS (and its Training Hub), Polar, Oura, WHOOP, Fitbit and Wahoo, served on a free
+    port of 127.0.0.1 (`fake_providers.url`, one provider under each `/<provider>` prefix), with one
+    application registered at each: client id "relay-test-client", secret "relay-test-secret".
+    `fake_providers.settings_env()` points the connections service at them; see
+    `relay_testing.fakes.providers.FakeProviders` for the controls."""
+    from relay_testing.fakes.providers import FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, serve_fake_providers
+
+    async with serve_fake_providers(client_id=FAKE_CLIENT_ID, client_secret=FAKE_CLIENT_SECRET) as fake:
         yield fake
 
 

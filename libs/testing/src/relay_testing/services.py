@@ -64,16 +64,18 @@ async def consumers_in_memory(
     *,
     database_url: str,
     sessionmaker: async_sessionmaker[AsyncSession],
+    resources: object = None,
 ) -> AsyncIterator[Deliver]:
-    """The service's consumers on the in-memory broker; yields a function delivering an envelope on
-    its producer's topic, which fails the test when the message was dead-lettered."""
+    """The service's consumers on the in-memory broker (with the service's `resources`, when its
+    handlers need them); yields a function delivering an envelope on its producer's topic, which fails
+    the test when the message was dead-lettered."""
     settings = ServiceSettings(database_url=database_url, consumer_max_attempts=1)
     broker = KafkaBroker()
     metrics = PlatformMetrics(CollectorRegistry())
     consumers = Consumers(
         service=service, settings=settings, broker=broker, sessionmaker=sessionmaker, metrics=metrics
     )
-    subscribe(cast(Runtime, SimpleNamespace(consumers=consumers, settings=settings)))
+    subscribe(cast(Runtime, SimpleNamespace(consumers=consumers, settings=settings, resources=resources)))
 
     async with TestKafkaBroker(broker) as test_broker:
 

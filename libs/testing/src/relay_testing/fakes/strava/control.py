@@ -4,15 +4,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import httpx
-import uvicorn
 
 from relay_testing.fakes.strava.app import CONTROL_PREFIX, QuietDroppedConnections, create_app
 from relay_testing.fakes.strava.state import (
@@ -25,6 +22,7 @@ from relay_testing.fakes.strava.state import (
     StravaAthlete,
     StravaState,
 )
+from relay_testing.serving import serve_asgi
 
 
 class StravaControl(Protocol):
@@ -215,42 +213,11 @@ class FakeStravaClient:
         await self._call("POST", "/reset")
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn inside a test's event loop: the test runner keeps its own signal handlers."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
 @contextlib.asynccontextmanager
 async def serve_fake_strava(fake: FakeStrava | None = None, **options: Any) -> AsyncIterator[FakeStrava]:
     """Serves `fake` (or a new `FakeStrava(**options)`) on a free port of 127.0.0.1 in the running
     event loop, for as long as the block lasts: `async with serve_fake_strava() as fake: fake.url`."""
     fake = fake or FakeStrava(**options)
-    config = uvicorn.Config(
-        fake.app,
-        host="127.0.0.1",
-        port=0,
-        lifespan="off",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=1,
-    )
-    server = _EmbeddedServer(config)
-    quiet = QuietDroppedConnections()
-    logging.getLogger("uvicorn.error").addFilter(quiet)
-    serving = asyncio.create_task(server.serve(), name="fake-strava")
-    try:
-        while not server.started:
-            if serving.done():
-                serving.result()  # raises why it could not start
-                raise RuntimeError("the fake Strava stopped before it started")
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        fake.url = f"http://127.0.0.1:{port}"
+    async with serve_asgi(fake.app, name="fake-strava", log_filter=QuietDroppedConnections()) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.should_exit = True
-        await serving
-        logging.getLogger("uvicorn.error").removeFilter(quiet)

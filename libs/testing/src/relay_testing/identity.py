@@ -1,0 +1,77 @@
+"""A fake of the identity service as other services meet it: its public keys
+(`/.well-known/jwks.json`), athletes' access tokens signed with them (ES256, the claims identity puts
+in), and the internal Strava-grant claim (`POST /internal/strava-grants/{id}/claim`, each grant once,
+to the right bearer token)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI, Header
+from fastapi.responses import JSONResponse
+
+ISSUER = "relay-identity"
+AUDIENCE = "relay-api"
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, "details": {}}}, status_code=status)
+
+
+@dataclass
+class FakeIdentity:
+    internal_token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    grants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    claims: list[str] = field(default_factory=list)
+    kid: str = field(default_factory=lambda: f"test-{uuid.uuid4().hex[:8]}")
+    _key: ec.EllipticCurvePrivateKey = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
+    app: FastAPI = field(default_factory=FastAPI)
+    url: str = ""
+
+    def __post_init__(self) -> None:
+        @self.app.get("/.well-known/jwks.json")
+        async def jwks() -> dict[str, Any]:
+            public = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(self._key.public_key()))
+            return {"keys": [{**public, "kid": self.kid, "use": "sig", "alg": "ES256"}]}
+
+        @self.app.post("/internal/strava-grants/{strava_grant_id}/claim")
+        async def claim(strava_grant_id: str, authorization: Annotated[str, Header()] = "") -> JSONResponse:
+            if not hmac.compare_digest(authorization, f"Bearer {self.internal_token}"):
+                return _error(401, "unauthorized", "Unknown internal caller")
+            self.claims.append(strava_grant_id)
+            grant = self.grants.pop(strava_grant_id, None)
+            if grant is None:
+                return _error(404, "not_found", "No such unclaimed Strava grant")
+            return JSONResponse(grant)
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.url}/.well-known/jwks.json"
+
+    def issue(self, grant: dict[str, Any]) -> None:
+        """Makes a Strava grant claimable once (identity's answer to the claim)."""
+        self.grants[grant["strava_grant_id"]] = grant
+
+    def access_token(self, user_id: str, *, strava_id: str | None = None, ttl_seconds: int = 900) -> str:
+        """An athlete's access token as identity signs it."""
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": user_id,
+            "sid": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + ttl_seconds,
+            **({"strava_id": strava_id} if strava_id else {}),
+        }
+        return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})
+
+    def bearer(self, user_id: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token(user_id)}"}
