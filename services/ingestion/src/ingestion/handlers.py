@@ -6,9 +6,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ingestion import service
 from relay_contracts import Envelope
-from relay_contracts.catalog import IDENTITY_API_KEY_CREATED, IDENTITY_API_KEY_REVOKED, IDENTITY_USER_DELETED
+from relay_contracts.catalog import (
+    CONNECTIONS_CONNECTION_REVOKED,
+    IDENTITY_API_KEY_CREATED,
+    IDENTITY_API_KEY_REVOKED,
+    IDENTITY_USER_DELETED,
+)
+from relay_contracts.events.connections import ConnectionRevoked
 from relay_contracts.events.identity import ApiKeyCreated, ApiKeyRevoked, UserDeleted
-from relay_contracts.topics import IDENTITY_EVENTS
+from relay_contracts.topics import CONNECTIONS_EVENTS, IDENTITY_EVENTS
 from relay_platform.consumers import Handler
 from relay_platform.service import Runtime
 
@@ -27,6 +33,11 @@ async def on_user_deleted(envelope: Envelope, session: AsyncSession) -> None:
     await service.erase_athlete(session, UserDeleted.model_validate(envelope.data))
 
 
+async def on_connection_revoked(envelope: Envelope, session: AsyncSession) -> None:
+    """Erases what a disconnected or deauthorized provider account sent, as the provider's terms ask."""
+    await service.erase_provider_account(session, ConnectionRevoked.model_validate(envelope.data))
+
+
 IDENTITY_EVENT_HANDLERS: dict[str, Handler] = {
     IDENTITY_API_KEY_CREATED.type: on_api_key_created,
     IDENTITY_API_KEY_REVOKED.type: on_api_key_revoked,
@@ -34,5 +45,9 @@ IDENTITY_EVENT_HANDLERS: dict[str, Handler] = {
 }
 
 
+CONNECTIONS_EVENT_HANDLERS: dict[str, Handler] = {CONNECTIONS_CONNECTION_REVOKED.type: on_connection_revoked}
+
+
 def subscribe(runtime: Runtime) -> None:
     runtime.consumers.subscribe("identity-events", (IDENTITY_EVENTS.name,), IDENTITY_EVENT_HANDLERS)
+    runtime.consumers.subscribe("connections-events", (CONNECTIONS_EVENTS.name,), CONNECTIONS_EVENT_HANDLERS)

@@ -111,3 +111,18 @@ async def delete_athlete_rows(session: AsyncSession, user_id: str, strava_athlet
                 col(ProviderNotification.owner_id) == strava_athlete_id,
             )
         )
+
+
+async def delete_provider_account_rows(
+    session: AsyncSession, user_id: str, provider: str, provider_user_id: str
+) -> None:
+    """Deletes what one provider account sent: its notifications (and, for the health bridge, the
+    athlete's uploads)."""
+    await session.exec(
+        delete(ProviderNotification).where(  # type: ignore[call-overload]
+            col(ProviderNotification.provider) == provider,
+            col(ProviderNotification.owner_id) == provider_user_id,
+        )
+    )
+    if provider == "health_bridge":
+        await session.exec(delete(BridgeUpload).where(col(BridgeUpload.user_id) == user_id))  # type: ignore[call-overload]

@@ -16,6 +16,7 @@ from ingestion import repository
 from ingestion.models import ApiKey, BridgeUpload, ProviderNotification
 from ingestion.schemas import StravaWebhookEvent
 from relay_contracts.catalog import INGESTION_API_KEY_USED, INGESTION_WEBHOOK_RECEIVED
+from relay_contracts.events.connections import ConnectionRevoked
 from relay_contracts.events.identity import ApiKeyCreated, ApiKeyRevoked, UserDeleted
 from relay_contracts.events.ingestion import ApiKeyUsed, WebhookReceived
 from relay_platform.errors import Forbidden, InvalidInput, Unauthorized
@@ -218,3 +219,17 @@ async def erase_athlete(session: AsyncSession, deleted: UserDeleted) -> None:
     await repository.delete_athlete_rows(session, deleted.user_id, deleted.strava_athlete_id or None)
     await forget_published(session, erased_subjects(deleted))
     log.info("athlete_erased", user_id=deleted.user_id)
+
+
+async def erase_provider_account(session: AsyncSession, revoked: ConnectionRevoked) -> None:
+    """The athlete disconnected a provider, or withdrew Relay's access there: what that account sent is
+    deleted when the provider's terms ask for it (Strava's do), with the events relayed about it."""
+    if not revoked.erase_provider_data:
+        return
+    await repository.delete_provider_account_rows(
+        session, revoked.user_id, revoked.provider, revoked.provider_user_id
+    )
+    await forget_published(session, [f"{revoked.provider}:{revoked.provider_user_id}"])
+    log.info(
+        "provider_data_erased", user_id=revoked.user_id, provider=revoked.provider, reason=revoked.reason
+    )

@@ -1,4 +1,5 @@
-"""After `identity.user.deleted`, nothing in the ingestion database is about the athlete any more."""
+"""After `identity.user.deleted`, nothing in the ingestion database is about the athlete any more; after
+`connections.connection.revoked` asking for it, nothing the provider account sent."""
 
 import secrets
 from collections.abc import Awaitable, Callable
@@ -13,8 +14,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from ingestion import service
 from ingestion.schemas import StravaWebhookEvent
 from relay_contracts import Envelope
-from relay_contracts.catalog import IDENTITY_API_KEY_CREATED, IDENTITY_USER_DELETED
+from relay_contracts.catalog import (
+    CONNECTIONS_CONNECTION_REVOKED,
+    IDENTITY_API_KEY_CREATED,
+    IDENTITY_USER_DELETED,
+)
 from relay_contracts.events.common import Actor
+from relay_contracts.events.connections import ConnectionRevoked
 from relay_contracts.events.identity import ApiKeyCreated, UserDeleted
 from relay_platform.outbox import OutboxMessage
 
@@ -105,3 +111,54 @@ async def test_an_athlete_without_a_strava_id_is_erased_too(
 
     assert await mentions(ERASED[0]) == {}
     assert set(await mentions(ERASED[1])) == {"provider_notifications", "outbox"}
+
+
+def revoked(user_id: str, provider: str, provider_user_id: str, *, erase: bool) -> Envelope:
+    data = ConnectionRevoked(
+        connection_id=f"connection-of-{user_id}",
+        user_id=user_id,
+        provider=provider,
+        provider_user_id=provider_user_id,
+        reason="deauthorized_at_provider",
+        erase_provider_data=erase,
+        revoked_at_provider=True,
+        at=datetime.now(UTC),
+        actor=Actor(type="system"),
+    )
+    return CONNECTIONS_CONNECTION_REVOKED.envelope(data, subject=user_id)
+
+
+async def test_a_revoked_strava_link_loses_what_strava_sent_and_nothing_else(
+    deliver: Deliver, sessionmaker: async_sessionmaker[AsyncSession], mentions: Mentions
+) -> None:
+    for user_id, strava_id in (ERASED, KEPT):
+        await an_athlete_uses_relay(deliver, sessionmaker, user_id, strava_id)
+    await relayed(sessionmaker)
+    kept_before = await mentions(KEPT[1])
+
+    await deliver(revoked(ERASED[0], "strava", ERASED[1], erase=True))
+
+    assert await mentions(ERASED[1]) == {}
+    assert set(await mentions(ERASED[0])) == {"api_keys", "bridge_uploads", "outbox"}
+    assert await mentions(KEPT[1]) == kept_before
+
+
+async def test_a_revocation_that_does_not_ask_for_erasure_keeps_the_data(
+    deliver: Deliver, sessionmaker: async_sessionmaker[AsyncSession], mentions: Mentions
+) -> None:
+    await an_athlete_uses_relay(deliver, sessionmaker, *ERASED)
+
+    await deliver(revoked(ERASED[0], "strava", ERASED[1], erase=False))
+
+    assert "provider_notifications" in await mentions(ERASED[1])
+
+
+async def test_a_disconnected_health_bridge_loses_the_athletes_uploads(
+    deliver: Deliver, sessionmaker: async_sessionmaker[AsyncSession], mentions: Mentions
+) -> None:
+    await an_athlete_uses_relay(deliver, sessionmaker, *ERASED)
+
+    await deliver(revoked(ERASED[0], "health_bridge", ERASED[0], erase=True))
+
+    assert "bridge_uploads" not in await mentions(ERASED[0])
+    assert "provider_notifications" in await mentions(ERASED[1])
