@@ -10,8 +10,9 @@ from typing import cast
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from relay_testing.fakes.asgi import read_body, replay_body
 from relay_testing.fakes.providers.coros_hub import SERVER_ERROR
 from relay_testing.fakes.providers.dialects import COROS_HUB, DIALECTS, TARGETS, Provider, Target
 from relay_testing.fakes.providers.state import Failure, ProvidersState, ReceivedRequest
@@ -57,7 +58,7 @@ class ProvidersEdge:
             await self.app(scope, receive, send)
             return
         target, path = found
-        body = await _read_body(receive)
+        body = await read_body(receive)
         request = Request(scope)
         authorization = request.headers.get("authorization", "")
         basic = basic_credentials(authorization)
@@ -85,7 +86,7 @@ class ProvidersEdge:
         elif failure is not None:
             await self._fail(failure, path, scope, receive, send)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _fail(self, failure: Failure, path: str, scope: Scope, receive: Receive, send: Send) -> None:
         if failure.mode == "disconnect":
@@ -122,32 +123,6 @@ def _provider(target: Target) -> Provider:
 
 def _is_authorization_page(target: Target, path: str) -> bool:
     return target != COROS_HUB and path == DIALECTS[_provider(target)].authorize_path
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, then: Receive) -> Receive:
-    """Gives the body already read once more, then whatever the connection says (a disconnect)."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await then()
-
-    return receive
 
 
 async def request_fields(request: Request) -> dict[str, str]:

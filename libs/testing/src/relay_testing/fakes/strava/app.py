@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from relay_testing.fakes.asgi import read_body, replay_body
 from relay_testing.fakes.strava.state import (
     RATE_LIMIT_EXCEEDED,
     Consent,
@@ -105,7 +106,7 @@ class StravaEdge:
         if endpoint is None:
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         request = Request(scope)
         self.state.record(
             ReceivedRequest(
@@ -139,7 +140,7 @@ class StravaEdge:
                 message["headers"] = [*message.get("headers", []), *headers]
             await send(message)
 
-        await self.app(scope, _replay(body, receive), send_with_headers)
+        await self.app(scope, replay_body(body, receive), send_with_headers)
 
     async def _fail(self, failure: Failure, scope: Scope, receive: Receive, send: Send) -> None:
         if failure.mode == "disconnect":
@@ -158,32 +159,6 @@ class StravaEdge:
     async def _respond(self, response: Response, scope: Scope, receive: Receive, send: Send) -> None:
         response.headers.update(self.state.rate_limit_headers())
         await response(scope, receive, send)
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, then: Receive) -> Receive:
-    """Gives the body already read once more, then whatever the connection says (a disconnect)."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await then()
-
-    return receive
 
 
 def create_app(state: StravaState) -> FastAPI:
