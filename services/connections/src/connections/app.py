@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from connections import endpoints
 from connections.config import Settings
 from connections.handlers import subscribe
 from connections.resources import open_connections
@@ -12,6 +13,7 @@ def create_app() -> FastAPI:
     return create_service_app(
         service="connections",
         settings=Settings(),
+        routers=[endpoints.router, endpoints.internal],
         subscribe=subscribe,
         resources=open_connections,
         description="The athlete's links to providers: OAuth flows, encrypted tokens, refresh, sync history.",

@@ -6,35 +6,73 @@ from collections.abc import Mapping
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from connections import service
+from connections import linking, service, syncs
 from connections.resources import Connections, connections_of
 from relay_contracts import Envelope
 from relay_contracts.catalog import (
     IDENTITY_STRAVA_GRANT_ISSUED,
     IDENTITY_USER_DELETED,
+    INGESTION_API_KEY_USED,
+    INGESTION_SYNC_COMPLETED,
+    INGESTION_SYNC_PROGRESSED,
+    INGESTION_SYNC_STARTED,
     INGESTION_WEBHOOK_RECEIVED,
 )
 from relay_contracts.events.identity import StravaGrantIssued, UserDeleted
-from relay_contracts.events.ingestion import WebhookReceived
+from relay_contracts.events.ingestion import (
+    ApiKeyUsed,
+    SyncCompleted,
+    SyncProgressed,
+    SyncStarted,
+    WebhookReceived,
+)
 from relay_contracts.topics import IDENTITY_EVENTS, INGESTION_EVENTS
 from relay_platform.consumers import DeadLetter, Handler
 from relay_platform.service import Runtime
-
-
-async def on_webhook_received(envelope: Envelope, session: AsyncSession) -> None:
-    await service.record_provider_notification(session, WebhookReceived.model_validate(envelope.data))
 
 
 async def on_user_deleted(envelope: Envelope, session: AsyncSession) -> None:
     await service.erase_athlete(session, UserDeleted.model_validate(envelope.data))
 
 
+async def on_sync_started(envelope: Envelope, session: AsyncSession) -> None:
+    await syncs.on_sync_started(session, SyncStarted.model_validate(envelope.data))
+
+
+async def on_sync_progressed(envelope: Envelope, session: AsyncSession) -> None:
+    await syncs.on_sync_progressed(session, SyncProgressed.model_validate(envelope.data))
+
+
+async def on_sync_completed(envelope: Envelope, session: AsyncSession) -> None:
+    await syncs.on_sync_completed(session, SyncCompleted.model_validate(envelope.data))
+
+
+def ingestion_event_handlers(connections: Connections) -> Mapping[str, Handler]:
+    async def on_webhook_received(envelope: Envelope, session: AsyncSession) -> None:
+        await service.record_provider_notification(
+            session, connections, WebhookReceived.model_validate(envelope.data)
+        )
+
+    async def on_api_key_used(envelope: Envelope, session: AsyncSession) -> None:
+        await service.on_api_key_used(session, connections, ApiKeyUsed.model_validate(envelope.data))
+
+    return {
+        INGESTION_WEBHOOK_RECEIVED.type: on_webhook_received,
+        INGESTION_API_KEY_USED.type: on_api_key_used,
+        INGESTION_SYNC_STARTED.type: on_sync_started,
+        INGESTION_SYNC_PROGRESSED.type: on_sync_progressed,
+        INGESTION_SYNC_COMPLETED.type: on_sync_completed,
+    }
+
+
 def identity_event_handlers(connections: Connections) -> Mapping[str, Handler]:
     async def on_strava_grant_issued(envelope: Envelope, session: AsyncSession) -> None:
         issued = StravaGrantIssued.model_validate(envelope.data)
         try:
-            await service.claim_strava_grant(session, connections.strava_grants, connections.keyring, issued)
-        except service.MismatchedGrant as error:
+            await linking.claim_strava_grant(
+                session, connections, issued.strava_grant_id, issued.user_id, issued.strava_athlete_id
+            )
+        except linking.MismatchedGrant as error:
             raise DeadLetter(str(error)) from error
 
     return {
@@ -44,11 +82,11 @@ def identity_event_handlers(connections: Connections) -> Mapping[str, Handler]:
 
 
 def subscribe(runtime: Runtime) -> None:
+    connections = connections_of(runtime)
+    # The consumer keeps its historical name: its committed offsets and processed ids stay valid.
     runtime.consumers.subscribe(
-        "provider-notifications",
-        (INGESTION_EVENTS.name,),
-        {INGESTION_WEBHOOK_RECEIVED.type: on_webhook_received},
+        "provider-notifications", (INGESTION_EVENTS.name,), ingestion_event_handlers(connections)
     )
     runtime.consumers.subscribe(
-        "identity-events", (IDENTITY_EVENTS.name,), identity_event_handlers(connections_of(runtime))
+        "identity-events", (IDENTITY_EVENTS.name,), identity_event_handlers(connections)
     )

@@ -4,6 +4,7 @@ is retried and redelivered), a refusal is not (it ends on the dead-letter topic 
 
 from __future__ import annotations
 
+from typing import Protocol
 from urllib.parse import quote
 
 import httpx
@@ -24,6 +25,12 @@ class ClaimedStravaGrant(BaseModel):
     refresh_token: SecretStr
     expires_at: AwareDatetime
     scopes: list[str]
+
+
+class StravaGrants(Protocol):
+    """Where the Strava tokens of a sign-in are claimed (identity's internal API)."""
+
+    async def claim_strava_grant(self, strava_grant_id: str) -> ClaimedStravaGrant | None: ...
 
 
 class IdentityUnavailable(ConnectionError):

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from connections.models import ProviderAccountActivity, ProviderCredential
+from connections.models import (
+    LinkAttempt,
+    ProviderAccountActivity,
+    ProviderConnection,
+    ProviderSubscription,
+    SyncRecord,
+)
+
+# Provider accounts' notifications
 
 
 async def count_provider_notification(
@@ -59,53 +69,268 @@ async def delete_provider_accounts(
     )
 
 
-async def save_credential(session: AsyncSession, credential: ProviderCredential) -> None:
-    """Stores the athlete's tokens at the provider, replacing those of an earlier grant."""
-    values = credential.model_dump(exclude={"created_at", "updated_at"})
-    replaced = {
-        name: values[name]
-        for name in (
-            "provider_user_id",
-            "scopes",
-            "access_token_sealed",
-            "refresh_token_sealed",
-            "key_id",
-            "access_expires_at",
-        )
-    }
+# Connections
+
+
+async def get_connection_for_update(
+    session: AsyncSession, user_id: str, provider: str
+) -> ProviderConnection | None:
     statement = (
-        insert(ProviderCredential)
-        .values(**values)
-        .on_conflict_do_update(
-            constraint="uq_provider_credentials_user_provider", set_={**replaced, "updated_at": func.now()}
-        )
+        select(ProviderConnection)
+        .where(ProviderConnection.user_id == user_id, ProviderConnection.provider == provider)
+        .with_for_update()
     )
-    await session.exec(statement)  # type: ignore[call-overload]
+    return (await session.exec(statement)).first()
 
 
-async def get_credential(session: AsyncSession, user_id: str, provider: str) -> ProviderCredential | None:
+async def add_connection(session: AsyncSession, connection: ProviderConnection) -> None:
+    session.add(connection)
+    await session.flush()
+
+
+async def get_connection(
+    session: AsyncSession, user_id: str, connection_id: uuid.UUID, *, for_update: bool = False
+) -> ProviderConnection | None:
+    """The athlete's connection: another athlete's is never found."""
+    statement = select(ProviderConnection).where(
+        ProviderConnection.id == connection_id, ProviderConnection.user_id == user_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def get_connection_by_id_for_update(
+    session: AsyncSession, connection_id: uuid.UUID, *, skip_locked: bool = False
+) -> ProviderConnection | None:
+    statement = (
+        select(ProviderConnection)
+        .where(ProviderConnection.id == connection_id)
+        .with_for_update(skip_locked=skip_locked)
+    )
+    return (await session.exec(statement)).first()
+
+
+async def get_connection_by_provider(
+    session: AsyncSession, user_id: str, provider: str
+) -> ProviderConnection | None:
     return (
         await session.exec(
-            select(ProviderCredential).where(
-                ProviderCredential.user_id == user_id, ProviderCredential.provider == provider
+            select(ProviderConnection).where(
+                ProviderConnection.user_id == user_id, ProviderConnection.provider == provider
             )
         )
     ).first()
 
 
-async def provider_user_ids_of(session: AsyncSession, user_id: str, provider: str) -> list[str]:
-    return list(
-        (
-            await session.exec(
-                select(ProviderCredential.provider_user_id).where(
-                    ProviderCredential.user_id == user_id, ProviderCredential.provider == provider
-                )
-            )
-        ).all()
+async def find_connection_of_account(
+    session: AsyncSession, provider: str, provider_user_id: str, *, for_update: bool = False
+) -> ProviderConnection | None:
+    """The connection holding this provider account. An account withdrawn from one athlete (revoked)
+    may have been linked by another since: the live connection comes first, then the latest."""
+    statement = (
+        select(ProviderConnection)
+        .where(
+            ProviderConnection.provider == provider, ProviderConnection.provider_user_id == provider_user_id
+        )
+        .order_by(
+            case((col(ProviderConnection.status) == "revoked", 1), else_=0),
+            col(ProviderConnection.linked_at).desc(),
+        )
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def connections_of(session: AsyncSession, user_id: str) -> list[ProviderConnection]:
+    statement = (
+        select(ProviderConnection)
+        .where(ProviderConnection.user_id == user_id)
+        .order_by(col(ProviderConnection.provider))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def delete_connection(session: AsyncSession, connection: ProviderConnection) -> None:
+    await session.delete(connection)
+    await session.flush()
+
+
+async def delete_connections_of(session: AsyncSession, user_id: str) -> None:
+    await session.exec(
+        delete(ProviderConnection).where(col(ProviderConnection.user_id) == user_id)  # type: ignore[call-overload]
     )
 
 
-async def delete_credentials_of(session: AsyncSession, user_id: str) -> None:
+async def connections_to_refresh(session: AsyncSession, before: datetime, limit: int) -> list[uuid.UUID]:
+    """Active connections whose access token expires before `before` and that can be refreshed."""
+    statement = (
+        select(ProviderConnection.id)
+        .where(
+            ProviderConnection.status == "active",
+            col(ProviderConnection.refresh_token_sealed).is_not(None),
+            col(ProviderConnection.access_expires_at) < before,
+        )
+        .order_by(col(ProviderConnection.access_expires_at))
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def active_connections(session: AsyncSession, *, lock: bool = False) -> list[ProviderConnection]:
+    """Active connections; with `lock`, those no other replica holds, locked."""
+    statement = select(ProviderConnection).where(ProviderConnection.status == "active")
+    if lock:
+        statement = statement.with_for_update(skip_locked=True)
+    return list((await session.exec(statement)).all())
+
+
+async def active_connections_of_provider(session: AsyncSession, provider: str) -> list[ProviderConnection]:
+    statement = select(ProviderConnection).where(
+        ProviderConnection.status == "active", ProviderConnection.provider == provider
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def last_notifications(session: AsyncSession) -> dict[tuple[str, str], datetime]:
+    rows = (
+        await session.exec(
+            select(
+                ProviderAccountActivity.provider,
+                ProviderAccountActivity.provider_user_id,
+                ProviderAccountActivity.last_notification_at,
+            )
+        )
+    ).all()
+    return {(provider, account): at for provider, account, at in rows}
+
+
+async def connections_sealed_with_other_keys(
+    session: AsyncSession, active_kid: str, limit: int
+) -> list[ProviderConnection]:
+    """A batch of connections whose tokens another key sealed, locked; rows other replicas hold are
+    skipped, so the service keeps working while they are re-sealed."""
+    statement = (
+        select(ProviderConnection)
+        .where(col(ProviderConnection.key_id).is_not(None), ProviderConnection.key_id != active_kid)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def count_by_key(session: AsyncSession) -> dict[str, int]:
+    rows = (
+        await session.exec(
+            select(ProviderConnection.key_id, func.count())
+            .where(col(ProviderConnection.key_id).is_not(None))
+            .group_by(col(ProviderConnection.key_id))
+        )
+    ).all()
+    return {str(kid): int(count) for kid, count in rows}
+
+
+# Link attempts
+
+
+async def add_link_attempt(session: AsyncSession, attempt: LinkAttempt) -> None:
+    session.add(attempt)
+    await session.flush()
+
+
+async def take_link_attempt(session: AsyncSession, state_hash: str) -> LinkAttempt | None:
+    statement = select(LinkAttempt).where(LinkAttempt.state_hash == state_hash).with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def delete_link_attempts_before(session: AsyncSession, cutoff: datetime) -> None:
     await session.exec(
-        delete(ProviderCredential).where(col(ProviderCredential.user_id) == user_id)  # type: ignore[call-overload]
+        delete(LinkAttempt).where(col(LinkAttempt.expires_at) < cutoff)  # type: ignore[call-overload]
+    )
+
+
+async def delete_link_attempts_of(session: AsyncSession, user_id: str) -> None:
+    await session.exec(delete(LinkAttempt).where(col(LinkAttempt.user_id) == user_id))  # type: ignore[call-overload]
+
+
+# Sync history
+
+
+async def add_sync_record(session: AsyncSession, record: SyncRecord) -> None:
+    session.add(record)
+    await session.flush()
+
+
+async def get_sync_record(session: AsyncSession, sync_id: uuid.UUID) -> SyncRecord | None:
+    return (await session.exec(select(SyncRecord).where(SyncRecord.id == sync_id).with_for_update())).first()
+
+
+async def pending_sync(session: AsyncSession, connection_id: uuid.UUID, since: datetime) -> SyncRecord | None:
+    """A sync of the connection requested or running since `since`, if any."""
+    statement = (
+        select(SyncRecord)
+        .where(
+            SyncRecord.connection_id == connection_id,
+            col(SyncRecord.status).in_(["requested", "running"]),
+            col(SyncRecord.requested_at) >= since,
+        )
+        .order_by(col(SyncRecord.requested_at).desc())
+    )
+    return (await session.exec(statement)).first()
+
+
+async def sync_history(session: AsyncSession, connection_id: uuid.UUID, limit: int) -> list[SyncRecord]:
+    statement = (
+        select(SyncRecord)
+        .where(SyncRecord.connection_id == connection_id)
+        .order_by(col(SyncRecord.requested_at).desc())
+        .limit(limit)
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def set_connection_fields(session: AsyncSession, connection_id: uuid.UUID, **values: Any) -> None:
+    await session.exec(
+        update(ProviderConnection)  # type: ignore[call-overload]
+        .where(col(ProviderConnection.id) == connection_id)
+        .values(**values, updated_at=func.now())
+    )
+
+
+# Provider subscriptions
+
+
+async def save_subscription(session: AsyncSession, subscription: ProviderSubscription) -> None:
+    values = subscription.model_dump()
+    statement = (
+        insert(ProviderSubscription)
+        .values(**values)
+        .on_conflict_do_update(
+            index_elements=["provider", "subscription_id"],
+            set_={
+                name: values[name]
+                for name in ("data_type", "event_type", "expires_at", "renewed_at", "last_error")
+            },
+        )
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def subscriptions_expiring(
+    session: AsyncSession, provider: str, before: datetime
+) -> list[ProviderSubscription]:
+    statement = select(ProviderSubscription).where(
+        ProviderSubscription.provider == provider, col(ProviderSubscription.expires_at) < before
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def delete_subscriptions_except(session: AsyncSession, provider: str, kept: Sequence[str]) -> None:
+    """Forgets the provider's subscriptions that it no longer lists."""
+    await session.exec(
+        delete(ProviderSubscription).where(  # type: ignore[call-overload]
+            col(ProviderSubscription.provider) == provider,
+            col(ProviderSubscription.subscription_id).not_in(list(kept)),
+        )
     )

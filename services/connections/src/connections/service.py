@@ -1,169 +1,281 @@
-"""Use cases of the connections service."""
+"""Use cases of the connections API and of the events the service consumes: an athlete's connections
+(list, pause, disconnect), what providers report about accounts (notifications, deauthorizations), and
+the erasure of an athlete. Synchronisations are in `syncs.py`."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import UTC, datetime
 
-from pydantic import SecretStr
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from connections import repository
-from connections.identity_client import ClaimedStravaGrant
-from connections.models import ProviderCredential
-from relay_contracts.events.identity import StravaGrantIssued, UserDeleted
-from relay_contracts.events.ingestion import WebhookReceived
-from relay_platform.crypto import Keyring
+from connections.events import publish
+from connections.models import ProviderConnection
+from connections.providers.base import ProviderError
+from connections.resources import Connections
+from connections.tokens import forget_tokens, open_tokens
+from relay_contracts.catalog import (
+    CONNECTIONS_CONNECTION_LINKED,
+    CONNECTIONS_CONNECTION_REVOKED,
+    CONNECTIONS_CONNECTION_UPDATED,
+)
+from relay_contracts.events.common import Actor
+from relay_contracts.events.connections import (
+    ConnectionLinked,
+    ConnectionRevoked,
+    ConnectionUpdated,
+)
+from relay_contracts.events.identity import UserDeleted
+from relay_contracts.events.ingestion import (
+    ApiKeyUsed,
+    WebhookReceived,
+)
+from relay_platform.errors import NotFound
 from relay_platform.logging import get_logger
 from relay_platform.outbox import forget_published
 
 log = get_logger(__name__)
 
-STRAVA = "strava"
+HEALTH_BRIDGE = "health_bridge"
 
 
-class StravaGrants(Protocol):
-    """Where the Strava tokens of a sign-in are claimed (identity's internal API)."""
-
-    async def claim_strava_grant(self, strava_grant_id: str) -> ClaimedStravaGrant | None: ...
+# The athlete's connections
 
 
-class MismatchedGrant(Exception):
-    """Identity answered a claim with a grant of another athlete: its tokens are not stored."""
+async def list_connections(session: AsyncSession, user_id: str) -> list[ProviderConnection]:
+    return await repository.connections_of(session, user_id)
+
+
+async def athlete_connection(session: AsyncSession, user_id: str, connection_id: str) -> ProviderConnection:
+    """The athlete's connection; 404 for anyone else's, as for one that does not exist."""
+    try:
+        key = uuid.UUID(connection_id)
+    except ValueError:
+        key = None
+    connection = await repository.get_connection(session, user_id, key) if key else None
+    if connection is None:
+        raise NotFound(
+            "No such connection", code="connection_not_found", details={"connection_id": connection_id}
+        )
+    return connection
+
+
+async def connection_to_provider(session: AsyncSession, user_id: str, provider: str) -> ProviderConnection:
+    connection = await repository.get_connection_by_provider(session, user_id, provider)
+    if connection is None:
+        raise NotFound(
+            f"No connection to {provider}", code="connection_not_found", details={"provider": provider}
+        )
+    return connection
+
+
+async def toggle(
+    session: AsyncSession, connections: Connections, user_id: str, connection_id: str, is_active: bool | None
+) -> ProviderConnection:
+    """Pauses or resumes the connection (flips it when `is_active` is not given). Asking for the state it
+    is already in changes nothing, and nothing is published."""
+    connection = await athlete_connection(session, user_id, connection_id)
+    wanted = (not connection.is_active) if is_active is None else is_active
+    if wanted == connection.is_active:
+        return connection
+    connection.is_active = wanted
+    connection.updated_at = datetime.now(UTC)
+    session.add(connection)
+    await publish(
+        session,
+        connections,
+        CONNECTIONS_CONNECTION_UPDATED,
+        ConnectionUpdated(
+            connection_id=str(connection.id),
+            user_id=user_id,
+            provider=connection.provider,
+            changed=["is_active"],
+            is_active=connection.is_active,
+            status=connection.status,  # type: ignore[arg-type]
+            actor=Actor(type="athlete", id=user_id),
+        ),
+        subject=user_id,
+    )
+    return connection
 
 
 @dataclass(frozen=True)
-class ProviderTokens:
-    """An athlete's tokens at a provider, opened for a call to it. Never logged, never sent on."""
+class Disconnected:
+    provider: str
+    revoked_at_provider: bool
 
-    provider_user_id: str
-    access_token: SecretStr
-    refresh_token: SecretStr
-    access_expires_at: datetime
-    scopes: list[str]
+
+async def disconnect(
+    session: AsyncSession, connections: Connections, user_id: str, connection_id: str
+) -> Disconnected:
+    """Withdraws Relay's grant at the provider where it can, then deletes the connection and its history,
+    and asks every service to erase that provider's data (the providers' terms, Strava's first)."""
+    connection = await athlete_connection(session, user_id, connection_id)
+    revoked = await revoke_at_provider(connections, connection)
+    await repository.delete_connection(session, connection)
+    await publish(
+        session,
+        connections,
+        CONNECTIONS_CONNECTION_REVOKED,
+        ConnectionRevoked(
+            connection_id=str(connection.id),
+            user_id=user_id,
+            provider=connection.provider,
+            provider_user_id=connection.provider_user_id,
+            reason="disconnected",
+            erase_provider_data=True,
+            revoked_at_provider=revoked,
+            at=datetime.now(UTC),
+            actor=Actor(type="athlete", id=user_id),
+        ),
+        subject=user_id,
+    )
+    log.info(
+        "provider_disconnected", user_id=user_id, provider=connection.provider, revoked_at_provider=revoked
+    )
+    return Disconnected(connection.provider, revoked)
+
+
+async def revoke_at_provider(connections: Connections, connection: ProviderConnection) -> bool:
+    """Asks the provider to withdraw Relay's grant. A failure does not keep the athlete linked: it is
+    logged, and the grant dies with the tokens Relay forgets."""
+    client = connections.providers.oauth(connection.provider)
+    tokens = open_tokens(connections.keyring, connection) if connection.status == "active" else None
+    if client is None or tokens is None:
+        return False
+    try:
+        return await client.revoke(tokens, connection.provider_user_id)
+    except ProviderError as exc:
+        log.warning(
+            "provider_revocation_failed",
+            provider=connection.provider,
+            user_id=connection.user_id,
+            status=exc.status,
+        )
+        return False
+
+
+# What providers report
 
 
 def is_deauthorization(notification: WebhookReceived) -> bool:
-    """Strava tells that an athlete revoked Relay's access as an athlete update `authorized: "false"`."""
+    """A provider told us the athlete withdrew Relay's access: Strava as an athlete update
+    `authorized: "false"`, others as a `deauthorize` notification."""
+    if notification.aspect_type == "deauthorize":
+        return True
     return (
         notification.object_type == "athlete"
         and str(notification.updates.get("authorized", "")).lower() == "false"
     )
 
 
-async def record_provider_notification(session: AsyncSession, notification: WebhookReceived) -> None:
+async def record_provider_notification(
+    session: AsyncSession, connections: Connections, notification: WebhookReceived
+) -> None:
+    deauthorized = is_deauthorization(notification)
     await repository.count_provider_notification(
         session,
         notification.provider,
         notification.owner_id,
         notification.event_time,
-        deauthorized=is_deauthorization(notification),
+        deauthorized=deauthorized,
     )
+    if deauthorized:
+        await mark_deauthorized(session, connections, notification.provider, notification.owner_id)
 
 
-def token_context(provider: str, user_id: str, purpose: str) -> str:
-    """What a sealed token is bound to: its athlete, provider and purpose (`access` or `refresh`)."""
-    return f"{provider}:{user_id}:{purpose}"
-
-
-def seal_credential(
-    keyring: Keyring,
-    *,
-    provider: str,
-    user_id: str,
-    provider_user_id: str,
-    access_token: SecretStr,
-    refresh_token: SecretStr,
-    access_expires_at: datetime,
-    scopes: list[str],
-) -> ProviderCredential:
-    def seal(token: SecretStr, purpose: str) -> str:
-        return keyring.seal(
-            token.get_secret_value().encode(), context=token_context(provider, user_id, purpose)
-        )
-
-    return ProviderCredential(
-        user_id=user_id,
-        provider=provider,
-        provider_user_id=provider_user_id,
-        scopes=scopes,
-        access_token_sealed=seal(access_token, "access"),
-        refresh_token_sealed=seal(refresh_token, "refresh"),
-        key_id=keyring.active_kid,
-        access_expires_at=access_expires_at,
+async def mark_deauthorized(
+    session: AsyncSession, connections: Connections, provider: str, provider_user_id: str
+) -> None:
+    """The athlete withdrew Relay's access at the provider: the connection is kept, revoked and without
+    tokens (the app offers to link again), and the provider's data is erased everywhere."""
+    connection = await repository.find_connection_of_account(
+        session, provider, provider_user_id, for_update=True
     )
-
-
-def open_credential(keyring: Keyring, credential: ProviderCredential) -> ProviderTokens:
-    """The credential's tokens; `SealError` if they were not sealed for this athlete and provider."""
-
-    def open_(sealed: str, purpose: str) -> SecretStr:
-        context = token_context(credential.provider, credential.user_id, purpose)
-        return SecretStr(keyring.open(sealed, context=context).decode())
-
-    return ProviderTokens(
-        provider_user_id=credential.provider_user_id,
-        access_token=open_(credential.access_token_sealed, "access"),
-        refresh_token=open_(credential.refresh_token_sealed, "refresh"),
-        access_expires_at=credential.access_expires_at,
-        scopes=list(credential.scopes),
+    if connection is None or connection.status == "revoked":
+        return
+    now = datetime.now(UTC)
+    forget_tokens(connection)
+    connection.status = "revoked"
+    connection.status_reason = "deauthorized_at_provider"
+    connection.updated_at = now
+    session.add(connection)
+    await publish(
+        session,
+        connections,
+        CONNECTIONS_CONNECTION_REVOKED,
+        ConnectionRevoked(
+            connection_id=str(connection.id),
+            user_id=connection.user_id,
+            provider=provider,
+            provider_user_id=provider_user_id,
+            reason="deauthorized_at_provider",
+            erase_provider_data=True,
+            revoked_at_provider=True,
+            at=now,
+            actor=Actor(type="system"),
+        ),
+        subject=connection.user_id,
     )
+    log.info("provider_deauthorized", user_id=connection.user_id, provider=provider)
 
 
-async def provider_tokens(
-    session: AsyncSession, keyring: Keyring, user_id: str, provider: str
-) -> ProviderTokens | None:
-    credential = await repository.get_credential(session, user_id, provider)
-    return None if credential is None else open_credential(keyring, credential)
-
-
-async def claim_strava_grant(
-    session: AsyncSession, grants: StravaGrants, keyring: Keyring, issued: StravaGrantIssued
-) -> bool:
-    """Claims the tokens of a Strava sign-in from identity and keeps them sealed, replacing those of
-    an earlier sign-in. Returns False when the grant can no longer be claimed (claimed already,
-    superseded by a newer sign-in, or expired): there is nothing left to do."""
-    claimed = await grants.claim_strava_grant(issued.strava_grant_id)
-    if claimed is None:
-        log.info("strava_grant_not_claimable", strava_grant_id=issued.strava_grant_id, user_id=issued.user_id)
-        return False
-    if (claimed.strava_grant_id, claimed.user_id, claimed.strava_athlete_id) != (
-        issued.strava_grant_id,
-        issued.user_id,
-        issued.strava_athlete_id,
-    ):
-        raise MismatchedGrant(f"identity answered grant {issued.strava_grant_id} with another athlete's")
-    credential = seal_credential(
-        keyring,
-        provider=STRAVA,
-        user_id=claimed.user_id,
-        provider_user_id=claimed.strava_athlete_id,
-        access_token=claimed.access_token,
-        refresh_token=claimed.refresh_token,
-        access_expires_at=claimed.expires_at,
-        scopes=claimed.scopes,
+async def on_api_key_used(session: AsyncSession, connections: Connections, used: ApiKeyUsed) -> None:
+    """A bridge app (Apple Health, Google Fit) posted with the athlete's API key: the athlete's
+    health-bridge connection exists from its first use on, and its last use is kept."""
+    connection = await repository.get_connection_for_update(session, used.user_id, HEALTH_BRIDGE)
+    if connection is not None:
+        if connection.last_used_at is None or connection.last_used_at < used.used_at:
+            connection.last_used_at = used.used_at
+            session.add(connection)
+        return
+    connection = ProviderConnection(
+        user_id=used.user_id,
+        provider=HEALTH_BRIDGE,
+        provider_user_id=used.user_id,
+        auth_type="api_key",
+        scopes=[],
+        linked_at=used.used_at,
+        last_used_at=used.used_at,
     )
-    await repository.save_credential(session, credential)
-    log.info(
-        "strava_tokens_stored",
-        strava_grant_id=claimed.strava_grant_id,
-        user_id=claimed.user_id,
-        strava_athlete_id=claimed.strava_athlete_id,
-        scopes=claimed.scopes,
-        key_id=credential.key_id,
+    await repository.add_connection(session, connection)
+    await publish(
+        session,
+        connections,
+        CONNECTIONS_CONNECTION_LINKED,
+        ConnectionLinked(
+            connection_id=str(connection.id),
+            user_id=used.user_id,
+            provider=HEALTH_BRIDGE,
+            provider_user_id=used.user_id,
+            auth_type="api_key",
+            scopes=[],
+            relinked=False,
+            linked_at=used.used_at,
+            actor=Actor(type="athlete", id=used.user_id),
+        ),
+        subject=used.user_id,
     )
-    return True
 
 
 async def erase_athlete(session: AsyncSession, deleted: UserDeleted) -> None:
-    """Deletes everything this service holds about an athlete who deleted their account: their
-    tokens, their Strava account's activity, and the events about them it already relayed."""
-    strava_ids = set(await repository.provider_user_ids_of(session, deleted.user_id, STRAVA))
+    """Deletes everything this service holds about an athlete who deleted their account: connections,
+    tokens, sync history, link attempts, their provider accounts' activity, and the events about them
+    it already relayed."""
+    accounts = {
+        (c.provider, c.provider_user_id) for c in await repository.connections_of(session, deleted.user_id)
+    }
     if deleted.strava_athlete_id:
-        strava_ids.add(deleted.strava_athlete_id)
-    await repository.delete_credentials_of(session, deleted.user_id)
-    if strava_ids:
-        await repository.delete_provider_accounts(session, STRAVA, sorted(strava_ids))
-    await forget_published(session, [deleted.user_id, *(f"strava:{i}" for i in sorted(strava_ids))])
-    log.info("athlete_erased", user_id=deleted.user_id, strava_accounts=len(strava_ids))
+        accounts.add(("strava", deleted.strava_athlete_id))
+    await repository.delete_connections_of(session, deleted.user_id)
+    await repository.delete_link_attempts_of(session, deleted.user_id)
+    for provider in sorted({provider for provider, _ in accounts}):
+        await repository.delete_provider_accounts(
+            session, provider, sorted(account for p, account in accounts if p == provider)
+        )
+    await forget_published(
+        session, [deleted.user_id, *(f"{provider}:{account}" for provider, account in sorted(accounts))]
+    )
+    log.info("athlete_erased", user_id=deleted.user_id, provider_accounts=len(accounts))
