@@ -38,6 +38,7 @@ def stack() -> Iterator[Stack]:
         service_ports={name: base + 1 + i for i, name in enumerate(SERVICES)},
         gateway_port=base + 80,
         fake_strava_port=base + 90,
+        fake_providers_port=base + 91,
         gateway_dir=default.home / "e2e-gateway",
         database_suffix="_e2e",
         topic_prefix=f"e2e-{uuid.uuid4().hex[:8]}.",

@@ -28,6 +28,9 @@ DEV_INTERNAL_TOKEN = "dev-internal-token"  # noqa: S105 - development only, see 
 DEV_REDIRECT_URI_PREFIXES = '["relay://", "http://localhost", "http://127.0.0.1"]'
 FAKE_STRAVA_CLIENT_ID = "12345"
 FAKE_STRAVA_CLIENT_SECRET = "dev-strava-client-secret"  # noqa: S105 - the local fake's, see above
+FAKE_PROVIDERS_CLIENT_ID = "relay-dev"
+FAKE_PROVIDERS_CLIENT_SECRET = "dev-providers-client-secret"  # noqa: S105 - the local fake's, see above
+DEV_INTERNAL_CALLERS = "ingestion:dev-ingestion-internal-token,export:dev-export-internal-token"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -48,6 +51,7 @@ class StackConfig:
     )
     gateway_port: int = field(default_factory=lambda: _env_int("RELAY_GATEWAY_PORT", 8080))
     fake_strava_port: int = field(default_factory=lambda: _env_int("RELAY_FAKE_STRAVA_PORT", 8190))
+    fake_providers_port: int = field(default_factory=lambda: _env_int("RELAY_FAKE_PROVIDERS_PORT", 8191))
     gateway_dir: Path | None = None
     service_ports: dict[str, int] = field(
         default_factory=lambda: {
@@ -88,18 +92,50 @@ class StackConfig:
     def fake_strava_url(self) -> str:
         return f"http://127.0.0.1:{self.fake_strava_port}"
 
+    @property
+    def uses_fake_providers(self) -> bool:
+        """Without RELAY_REAL_PROVIDERS=1, a local stack links Garmin, COROS, Polar, Oura, WHOOP, Fitbit
+        and Wahoo against the local fake of their OAuth endpoints (real ones need CONNECTIONS_<P>__*)."""
+        return os.environ.get("RELAY_REAL_PROVIDERS") != "1"
+
+    @property
+    def fake_providers_url(self) -> str:
+        return f"http://127.0.0.1:{self.fake_providers_port}"
+
     def _strava_env(self) -> dict[str, str]:
         if not self.uses_fake_strava:
             return {
                 "IDENTITY_STRAVA_CLIENT_ID": os.environ["RELAY_STRAVA_CLIENT_ID"],
                 "IDENTITY_STRAVA_CLIENT_SECRET": os.environ.get("RELAY_STRAVA_CLIENT_SECRET", ""),
+                "CONNECTIONS_STRAVA__CLIENT_ID": os.environ["RELAY_STRAVA_CLIENT_ID"],
+                "CONNECTIONS_STRAVA__CLIENT_SECRET": os.environ.get("RELAY_STRAVA_CLIENT_SECRET", ""),
             }
+        fake = self.fake_strava_url
         return {
             "IDENTITY_STRAVA_CLIENT_ID": FAKE_STRAVA_CLIENT_ID,
             "IDENTITY_STRAVA_CLIENT_SECRET": FAKE_STRAVA_CLIENT_SECRET,
-            "IDENTITY_STRAVA_AUTHORIZE_URL": f"{self.fake_strava_url}/oauth/authorize",
-            "IDENTITY_STRAVA_TOKEN_URL": f"{self.fake_strava_url}/oauth/token",
+            "IDENTITY_STRAVA_AUTHORIZE_URL": f"{fake}/oauth/authorize",
+            "IDENTITY_STRAVA_TOKEN_URL": f"{fake}/oauth/token",
+            "CONNECTIONS_STRAVA__CLIENT_ID": FAKE_STRAVA_CLIENT_ID,
+            "CONNECTIONS_STRAVA__CLIENT_SECRET": FAKE_STRAVA_CLIENT_SECRET,
+            "CONNECTIONS_STRAVA__AUTHORIZE_URL": f"{fake}/oauth/authorize",
+            "CONNECTIONS_STRAVA__TOKEN_URL": f"{fake}/oauth/token",
+            "CONNECTIONS_STRAVA__REVOKE_URL": f"{fake}/oauth/deauthorize",
+            "CONNECTIONS_STRAVA__API_URL": f"{fake}/api/v3",
         }
+
+    def _providers_env(self) -> dict[str, str]:
+        if not self.uses_fake_providers:
+            return {}
+        # Imported here: only a stack that runs the fake needs to know its URLs.
+        from relay_testing.fakes.providers.dialects import settings_env
+
+        return settings_env(
+            self.fake_providers_url,
+            prefix="CONNECTIONS_",
+            client_id=FAKE_PROVIDERS_CLIENT_ID,
+            client_secret=FAKE_PROVIDERS_CLIENT_SECRET,
+        )
 
     def service_env(self, service: str) -> dict[str, str]:
         prefix = service.upper()
@@ -118,6 +154,10 @@ class StackConfig:
             "CONNECTIONS_IDENTITY_URL": self.service_url("identity"),
             "CONNECTIONS_IDENTITY_INTERNAL_TOKEN": DEV_INTERNAL_TOKEN,
             "CONNECTIONS_TOKEN_KEYS": DEV_TOKEN_KEYS,
+            "CONNECTIONS_INTERNAL_CALLERS": DEV_INTERNAL_CALLERS,
+            "CONNECTIONS_PUBLIC_URL": self.gateway_url,
+            "CONNECTIONS_APP_REDIRECT_URI_PREFIXES": DEV_REDIRECT_URI_PREFIXES,
+            **self._providers_env(),
             "INGESTION_STRAVA_VERIFY_TOKEN": os.environ.get(
                 "INGESTION_STRAVA_VERIFY_TOKEN", "relay-local-verify"
             ),
@@ -209,26 +249,43 @@ class Stack:
 
     def start_all(self) -> None:
         self.start_fake_strava()
+        self.start_fake_providers()
         for service in SERVICES:
             self.start(service)
 
     def start_fake_strava(self) -> None:
         """The local fake of Strava's OAuth endpoints, when no Strava application is configured."""
-        if not self.config.uses_fake_strava:
-            return
+        if self.config.uses_fake_strava:
+            self._start_fake(
+                "fake-strava", self.config.fake_strava_port, FAKE_STRAVA_CLIENT_ID, FAKE_STRAVA_CLIENT_SECRET
+            )
+
+    def start_fake_providers(self) -> None:
+        """The local fake of the other providers' OAuth endpoints, unless real ones are configured."""
+        if self.config.uses_fake_providers:
+            self._start_fake(
+                "fake-providers",
+                self.config.fake_providers_port,
+                FAKE_PROVIDERS_CLIENT_ID,
+                FAKE_PROVIDERS_CLIENT_SECRET,
+            )
+
+    def _start_fake(self, name: str, port: int, client_id: str, client_secret: str) -> None:
+        """`relay_testing.fakes.<strava|providers>` as a process, with the stack's client credentials."""
         self.logs.mkdir(parents=True, exist_ok=True)
-        log = (self.logs / f"fake-strava{self.config.database_suffix}.log").open("ab")
-        self.processes["fake-strava"] = subprocess.Popen(
+        log = (self.logs / f"{name}{self.config.database_suffix}.log").open("ab")
+        module = f"relay_testing.fakes.{name.removeprefix('fake-')}"
+        self.processes[name] = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "relay_testing.fakes.strava",
+                module,
                 "--port",
-                str(self.config.fake_strava_port),
+                str(port),
                 "--client-id",
-                FAKE_STRAVA_CLIENT_ID,
+                client_id,
                 "--client-secret",
-                FAKE_STRAVA_CLIENT_SECRET,
+                client_secret,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
