@@ -29,7 +29,10 @@ class PeriodicJob:
 class JobMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.runs = Counter(
-            "relay_job_runs_total", "Runs of scheduled jobs, by outcome.", ["job", "outcome"], registry=registry
+            "relay_job_runs_total",
+            "Runs of scheduled jobs, by outcome.",
+            ["job", "outcome"],
+            registry=registry,
         )
         self.duration = Histogram(
             "relay_job_duration_seconds",
