@@ -3,16 +3,13 @@ and the provider failing, against the fake providers (relay_testing.fakes.provid
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import TYPE_CHECKING, cast
 
-import httpx
 import pytest
 from pydantic import SecretStr
 
-from connections.config import ProviderApp, Settings
-from connections.providers import Providers, build_providers
+from connections.providers import Providers
 from connections.providers.base import (
     LinkedAccount,
     OAuthProvider,
@@ -23,49 +20,12 @@ from connections.providers.oauth2 import pkce_pair
 from relay_platform.http import create_http_client
 
 from .logs import captured_logs
+from .provider_clients import OAUTH, REDIRECT_URI, STATE, USER_ID, client, providers_on
 
 if TYPE_CHECKING:
     from relay_testing.fakes.providers import FakeProviders, Provider
 
-OAUTH: tuple[Provider, ...] = ("garmin", "coros", "polar", "oura", "whoop", "fitbit", "wahoo")
 ROTATING: tuple[Provider, ...] = ("garmin", "oura", "whoop", "fitbit", "wahoo")
-REDIRECT_URI = "http://localhost:8080/api/providers/callback"
-STATE = "st_5b0e9a7c31d24f68"
-USER_ID = "usr_01HZX3"
-
-
-def providers_on(fake: FakeProviders, http: httpx.AsyncClient) -> Providers:
-    apps = {
-        key: ProviderApp(
-            client_id=fake.client_id, client_secret=SecretStr(fake.client_secret), **fake.urls(key)
-        )
-        for key in OAUTH
-    }
-    settings = Settings(
-        database_url="postgresql+asyncpg://c:Vq93kd-long@db/c",
-        identity_internal_token="internal-7f3a9c",
-        token_keys="k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-        internal_callers="ingestion:Zq81mX-long",
-        **apps,  # type: ignore[arg-type]
-    )
-    return build_providers(settings, http)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_http_client(timeout=2.0, retries=0) as client:
-        yield client
-
-
-@pytest.fixture
-def providers(fake_providers: FakeProviders, http: httpx.AsyncClient) -> Providers:
-    return providers_on(fake_providers, http)
-
-
-def client(providers: Providers, key: Provider) -> OAuthProvider:
-    found = providers.oauth(key)
-    assert found is not None
-    return found
 
 
 async def link(fake: FakeProviders, provider: OAuthProvider) -> LinkedAccount:
