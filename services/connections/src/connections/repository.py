@@ -45,19 +45,6 @@ async def count_provider_notification(
     await session.exec(statement)  # type: ignore[call-overload]
 
 
-async def get_provider_account(
-    session: AsyncSession, provider: str, provider_user_id: str
-) -> ProviderAccountActivity | None:
-    return (
-        await session.exec(
-            select(ProviderAccountActivity).where(
-                ProviderAccountActivity.provider == provider,
-                ProviderAccountActivity.provider_user_id == provider_user_id,
-            )
-        )
-    ).first()
-
-
 async def delete_provider_accounts(
     session: AsyncSession, provider: str, provider_user_ids: Sequence[str]
 ) -> None:
@@ -183,13 +170,6 @@ async def active_connections(session: AsyncSession, *, lock: bool = False) -> li
     statement = select(ProviderConnection).where(ProviderConnection.status == "active")
     if lock:
         statement = statement.with_for_update(skip_locked=True)
-    return list((await session.exec(statement)).all())
-
-
-async def active_connections_of_provider(session: AsyncSession, provider: str) -> list[ProviderConnection]:
-    statement = select(ProviderConnection).where(
-        ProviderConnection.status == "active", ProviderConnection.provider == provider
-    )
     return list((await session.exec(statement)).all())
 
 
