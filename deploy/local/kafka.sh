@@ -82,6 +82,8 @@ start() {
   render_config
   format_storage
   printf '\n===== %s starting kafka =====\n' "$(date -Is)" >>"$LOGFILE"
+  # A pid file left by a broker that died with its machine names some other process, or none.
+  rm -f "$PIDFILE"
   # setsid: own session, so the broker survives the calling terminal; the inner shell
   # records its pid and execs java (same pid).
   # shellcheck disable=SC2016 # expanded by the inner shell
