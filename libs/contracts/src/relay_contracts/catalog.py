@@ -188,6 +188,30 @@ INGESTION_SYNC_COMPLETED = EventSpec(
     data=ingestion.SyncCompleted,
     description="A synchronisation ended, with its counts or its error.",
 )
+INGESTION_SYNC_FAILED = EventSpec(
+    type="ingestion.sync.failed",
+    version=1,
+    data=ingestion.SyncFailed,
+    description="A synchronisation stopped without finishing, with its counts so far and why.",
+)
+INGESTION_ACTIVITY_UPSERTED = EventSpec(
+    type="ingestion.activity.upserted",
+    version=1,
+    data=ingestion.ActivityUpserted,
+    description="An activity was stored or changed, in Relay's activity model (keyed by athlete).",
+)
+INGESTION_ACTIVITY_DELETED = EventSpec(
+    type="ingestion.activity.deleted",
+    version=1,
+    data=ingestion.ActivityDeleted,
+    description="An activity was deleted at its provider or erased with the athlete's provider data.",
+)
+INGESTION_ACTIVITY_MERGED = EventSpec(
+    type="ingestion.activity.merged",
+    version=1,
+    data=ingestion.ActivityMerged,
+    description="Two providers' copies of one workout were merged (or, with `undone`, separated again).",
+)
 PLANNING_PROGRAM_ACTIVATED = EventSpec(
     type="planning.program.activated",
     version=1,
@@ -225,6 +249,10 @@ EVENTS: tuple[EventSpec, ...] = (
     INGESTION_SYNC_STARTED,
     INGESTION_SYNC_PROGRESSED,
     INGESTION_SYNC_COMPLETED,
+    INGESTION_SYNC_FAILED,
+    INGESTION_ACTIVITY_UPSERTED,
+    INGESTION_ACTIVITY_DELETED,
+    INGESTION_ACTIVITY_MERGED,
     PLANNING_PROGRAM_ACTIVATED,
     PLANNING_PROGRAM_ENDED,
 )

@@ -14,6 +14,7 @@ from relay_contracts.catalog import (
     IDENTITY_USER_DELETED,
     INGESTION_API_KEY_USED,
     INGESTION_SYNC_COMPLETED,
+    INGESTION_SYNC_FAILED,
     INGESTION_SYNC_PROGRESSED,
     INGESTION_SYNC_STARTED,
     INGESTION_WEBHOOK_RECEIVED,
@@ -22,6 +23,7 @@ from relay_contracts.events.identity import StravaGrantIssued, UserDeleted
 from relay_contracts.events.ingestion import (
     ApiKeyUsed,
     SyncCompleted,
+    SyncFailed,
     SyncProgressed,
     SyncStarted,
     WebhookReceived,
@@ -47,6 +49,10 @@ async def on_sync_completed(envelope: Envelope, session: AsyncSession) -> None:
     await syncs.on_sync_completed(session, SyncCompleted.model_validate(envelope.data))
 
 
+async def on_sync_failed(envelope: Envelope, session: AsyncSession) -> None:
+    await syncs.on_sync_failed(session, SyncFailed.model_validate(envelope.data))
+
+
 def ingestion_event_handlers(connections: Connections) -> Mapping[str, Handler]:
     async def on_webhook_received(envelope: Envelope, session: AsyncSession) -> None:
         await service.record_provider_notification(
@@ -62,6 +68,7 @@ def ingestion_event_handlers(connections: Connections) -> Mapping[str, Handler]:
         INGESTION_SYNC_STARTED.type: on_sync_started,
         INGESTION_SYNC_PROGRESSED.type: on_sync_progressed,
         INGESTION_SYNC_COMPLETED.type: on_sync_completed,
+        INGESTION_SYNC_FAILED.type: on_sync_failed,
     }
 
 

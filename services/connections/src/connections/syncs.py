@@ -17,7 +17,7 @@ from connections.service import athlete_connection
 from relay_contracts.catalog import CONNECTIONS_SYNC_REQUESTED
 from relay_contracts.events.common import Actor
 from relay_contracts.events.connections import SyncRequested
-from relay_contracts.events.ingestion import SyncCompleted, SyncProgressed, SyncStarted
+from relay_contracts.events.ingestion import SyncCompleted, SyncFailed, SyncProgressed, SyncStarted
 from relay_platform.errors import Conflict
 
 SYNC_IN_PROGRESS_WINDOW = timedelta(minutes=15)
@@ -171,3 +171,24 @@ async def on_sync_completed(session: AsyncSession, completed: SyncCompleted) -> 
     if completed.status != "failed":
         changes["last_sync_at"] = completed.completed_at
     await repository.set_connection_fields(session, record.connection_id, **changes)
+
+
+async def on_sync_failed(session: AsyncSession, failed: SyncFailed) -> None:
+    """A sync stopped without finishing: recorded as failed, with what it stored before and why."""
+    await on_sync_completed(
+        session,
+        SyncCompleted(
+            sync_id=failed.sync_id,
+            connection_id=failed.connection_id,
+            user_id=failed.user_id,
+            provider=failed.provider,
+            status="failed",
+            started_at=failed.started_at,
+            completed_at=failed.failed_at,
+            activities_fetched=failed.activities_fetched,
+            activities_created=failed.activities_created,
+            activities_updated=failed.activities_updated,
+            activities_skipped=failed.activities_skipped,
+            error=failed.error,
+        ),
+    )

@@ -13,10 +13,17 @@ from connections.refresh import refresh_expiring_tokens
 from relay_contracts.catalog import (
     INGESTION_API_KEY_USED,
     INGESTION_SYNC_COMPLETED,
+    INGESTION_SYNC_FAILED,
     INGESTION_SYNC_PROGRESSED,
     INGESTION_SYNC_STARTED,
 )
-from relay_contracts.events.ingestion import ApiKeyUsed, SyncCompleted, SyncProgressed, SyncStarted
+from relay_contracts.events.ingestion import (
+    ApiKeyUsed,
+    SyncCompleted,
+    SyncFailed,
+    SyncProgressed,
+    SyncStarted,
+)
 
 from .conftest import ConnectionsUnderTest
 
@@ -55,6 +62,10 @@ class Ingestion:
     async def completed(self, sync_id: str, started: datetime, completed: datetime, **outcome: Any) -> None:
         event = SyncCompleted(**self._ids(sync_id), started_at=started, completed_at=completed, **outcome)
         await self.service.deliver(INGESTION_SYNC_COMPLETED.envelope(event, subject=LEA))
+
+    async def failed(self, sync_id: str, started: datetime, failed: datetime, **outcome: Any) -> None:
+        event = SyncFailed(**self._ids(sync_id), started_at=started, failed_at=failed, **outcome)
+        await self.service.deliver(INGESTION_SYNC_FAILED.envelope(event, subject=LEA))
 
 
 async def request_sync(service: ConnectionsUnderTest, connection_id: str) -> Any:
@@ -206,6 +217,38 @@ async def test_a_failed_sync_keeps_its_error_and_leaves_the_last_successful_sync
     assert latest["activities_fetched"] == 4
     assert status.json()["last_sync_error"] == "Fitbit answered 503"
     assert when(status.json()["last_sync_at"]) == ok_at
+
+
+async def test_a_sync_that_stops_midway_is_failed_with_what_it_stored_and_why(
+    connections_service: ConnectionsUnderTest,
+) -> None:
+    connection = await connections_service.link(LEA, "polar")
+    ingestion = Ingestion(connections_service, connection)
+    sync_id = (await request_sync(connections_service, connection["id"])).json()["sync_id"]
+    started = datetime.now(UTC)
+    await ingestion.started(sync_id, started)
+
+    await ingestion.failed(
+        sync_id,
+        started,
+        started + timedelta(minutes=3),
+        activities_fetched=40,
+        activities_created=38,
+        error="Polar refused the athlete's token",
+        reason="reauth_required",
+    )
+
+    latest = (
+        await connections_service.client.get(
+            f"{API}/connections/{connection['id']}/sync-status", headers=connections_service.athlete(LEA)
+        )
+    ).json()["latest"]
+    assert (latest["sync_status"], latest["activities_fetched"], latest["error_message"]) == (
+        "failed",
+        40,
+        "Polar refused the athlete's token",
+    )
+    assert (await request_sync(connections_service, connection["id"])).status_code == 202
 
 
 async def test_a_sync_ingestion_started_itself_appears_in_the_history(

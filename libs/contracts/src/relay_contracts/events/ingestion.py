@@ -82,3 +82,89 @@ class SyncCompleted(BaseModel):
     activities_updated: int = 0
     activities_skipped: int = 0
     error: str | None = Field(default=None, description="What went wrong, for the athlete and operators.")
+
+
+class SyncFailed(BaseModel):
+    """A synchronisation stopped without finishing: what it stored before is kept; `error` says why.
+    (A synchronisation that ends is `ingestion.sync.completed`.)"""
+
+    model_config = ConfigDict(extra="ignore")
+
+    sync_id: str
+    connection_id: str
+    user_id: str
+    provider: Provider
+    started_at: datetime
+    failed_at: datetime
+    activities_fetched: int = 0
+    activities_created: int = 0
+    activities_updated: int = 0
+    activities_skipped: int = 0
+    error: str = Field(description="What went wrong, for the athlete and operators (never a token).")
+    reason: Literal[
+        "reauth_required", "connection_gone", "provider_unavailable", "rate_limited", "invalid_data"
+    ]
+
+
+class ActivityUpserted(BaseModel):
+    """An activity was stored or changed (from a webhook, a backfill or a poll). Keyed by athlete.
+    `duplicate_of` is set when it is another provider's copy of an activity already shown: consumers
+    that count workouts (planning) skip those."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    activity_id: str
+    user_id: str
+    provider: Provider
+    external_id: str
+    created: bool = Field(description="True the first time this activity is stored.")
+    revision: int
+    sport: str = Field(description="`run`, `bike`, `swim`, `walk`, `hike`, `row`, `ski`, `strength`, ...")
+    sub_sport: str | None = None
+    sport_type: str = Field(description="The provider's own type.")
+    name: str | None = None
+    start_time: datetime
+    timezone: str | None = None
+    utc_offset_seconds: int | None = None
+    elapsed_time_s: int | None = None
+    moving_time_s: int | None = None
+    distance_m: float | None = None
+    elevation_gain_m: float | None = None
+    average_heartrate: float | None = None
+    max_heartrate: float | None = None
+    average_power_w: float | None = None
+    normalized_power_w: float | None = None
+    average_speed_mps: float | None = None
+    calories: float | None = None
+    device_name: str | None = None
+    is_manual: bool = False
+    duplicate_of: str | None = None
+
+
+class ActivityDeleted(BaseModel):
+    """An activity is gone: deleted at the provider, or erased with the athlete's provider data."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    activity_id: str
+    user_id: str
+    provider: Provider
+    external_id: str
+    reason: Literal["deleted_at_provider", "provider_data_erased"]
+    deleted_at: datetime
+
+
+class ActivityMerged(BaseModel):
+    """Two providers' copies of one workout were recognized as the same: `kept_activity_id` is shown,
+    `duplicate_activity_id` is kept as its lineage. `undone` marks the event that separates them again."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    merge_id: str
+    user_id: str
+    kept_activity_id: str
+    kept_provider: Provider
+    duplicate_activity_id: str
+    duplicate_provider: Provider
+    undone: bool = False
+    at: datetime
