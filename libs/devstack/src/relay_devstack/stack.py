@@ -30,7 +30,10 @@ FAKE_STRAVA_CLIENT_ID = "12345"
 FAKE_STRAVA_CLIENT_SECRET = "dev-strava-client-secret"  # noqa: S105 - the local fake's, see above
 FAKE_PROVIDERS_CLIENT_ID = "relay-dev"
 FAKE_PROVIDERS_CLIENT_SECRET = "dev-providers-client-secret"  # noqa: S105 - the local fake's, see above
-DEV_INTERNAL_CALLERS = "ingestion:dev-ingestion-internal-token,export:dev-export-internal-token"
+DEV_INGESTION_INTERNAL_TOKEN = "dev-ingestion-internal-token"  # noqa: S105 - local stack only
+DEV_INTERNAL_CALLERS = f"ingestion:{DEV_INGESTION_INTERNAL_TOKEN},export:dev-export-internal-token"
+DEV_WEBHOOK_SECRET = "dev-webhook-secret"  # noqa: S105 - local stack only
+"""Polar's signature key, Wahoo's webhook token, Oura's and Fitbit's verification codes on a local stack."""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -62,6 +65,8 @@ class StackConfig:
     topic_prefix: str = ""
     environment: str = "development"
     extra_env: dict[str, str] = field(default_factory=dict)
+    fake_strava_options: list[str] = field(default_factory=list)
+    """More command-line options of the fake Strava, e.g. `--read-rate-limit 100000,1000000`."""
 
     def database(self, service: str) -> str:
         return f"relay_{service}{self.database_suffix}"
@@ -122,20 +127,35 @@ class StackConfig:
             "CONNECTIONS_STRAVA__TOKEN_URL": f"{fake}/oauth/token",
             "CONNECTIONS_STRAVA__REVOKE_URL": f"{fake}/oauth/deauthorize",
             "CONNECTIONS_STRAVA__API_URL": f"{fake}/api/v3",
+            "INGESTION_STRAVA__API_URL": f"{fake}/api/v3",
         }
 
     def _providers_env(self) -> dict[str, str]:
         if not self.uses_fake_providers:
             return {}
         # Imported here: only a stack that runs the fake needs to know its URLs.
-        from relay_testing.fakes.providers.dialects import settings_env
+        from relay_testing.fakes.providers.dialects import PROVIDERS, provider_urls, settings_env
 
-        return settings_env(
+        env = settings_env(
             self.fake_providers_url,
             prefix="CONNECTIONS_",
             client_id=FAKE_PROVIDERS_CLIENT_ID,
             client_secret=FAKE_PROVIDERS_CLIENT_SECRET,
         )
+        # Ingestion reads the same fake: its data APIs, and webhooks signed with the application's secret.
+        for provider in PROVIDERS:
+            key = f"INGESTION_{provider.upper()}__"
+            env[f"{key}API_URL"] = provider_urls(self.fake_providers_url, provider)["api_url"]
+            env[f"{key}CLIENT_ID"] = FAKE_PROVIDERS_CLIENT_ID
+            env[f"{key}CLIENT_SECRET"] = FAKE_PROVIDERS_CLIENT_SECRET
+        for name in (
+            "POLAR__WEBHOOK_SECRET",
+            "WAHOO__WEBHOOK_SECRET",
+            "OURA__VERIFY_TOKEN",
+            "FITBIT__VERIFY_TOKEN",
+        ):
+            env[f"INGESTION_{name}"] = DEV_WEBHOOK_SECRET
+        return env
 
     def service_env(self, service: str) -> dict[str, str]:
         prefix = service.upper()
@@ -161,6 +181,8 @@ class StackConfig:
             "INGESTION_STRAVA_VERIFY_TOKEN": os.environ.get(
                 "INGESTION_STRAVA_VERIFY_TOKEN", "relay-local-verify"
             ),
+            "INGESTION_CONNECTIONS_URL": self.service_url("connections"),
+            "INGESTION_CONNECTIONS_TOKEN": DEV_INGESTION_INTERNAL_TOKEN,
         }
         mine = {
             name: value for name, value in {**env, **self.extra_env}.items() if name.startswith(f"{prefix}_")
@@ -257,7 +279,11 @@ class Stack:
         """The local fake of Strava's OAuth endpoints, when no Strava application is configured."""
         if self.config.uses_fake_strava:
             self._start_fake(
-                "fake-strava", self.config.fake_strava_port, FAKE_STRAVA_CLIENT_ID, FAKE_STRAVA_CLIENT_SECRET
+                "fake-strava",
+                self.config.fake_strava_port,
+                FAKE_STRAVA_CLIENT_ID,
+                FAKE_STRAVA_CLIENT_SECRET,
+                *self.config.fake_strava_options,
             )
 
     def start_fake_providers(self) -> None:
@@ -270,7 +296,7 @@ class Stack:
                 FAKE_PROVIDERS_CLIENT_SECRET,
             )
 
-    def _start_fake(self, name: str, port: int, client_id: str, client_secret: str) -> None:
+    def _start_fake(self, name: str, port: int, client_id: str, client_secret: str, *options: str) -> None:
         """`relay_testing.fakes.<strava|providers>` as a process, with the stack's client credentials."""
         self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / f"{name}{self.config.database_suffix}.log").open("ab")
@@ -286,6 +312,7 @@ class Stack:
                 client_id,
                 "--client-secret",
                 client_secret,
+                *options,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

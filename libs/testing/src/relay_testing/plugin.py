@@ -188,6 +188,7 @@ async def deliver(
         service_under_test.subscribe,
         database_url=fresh_database,
         sessionmaker=sessionmaker,
+        resources=service_under_test.resources,
     ) as deliver_event:
         yield deliver_event
 

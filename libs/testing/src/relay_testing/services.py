@@ -36,6 +36,8 @@ class ServiceUnderTest:
     name: str
     root: Path
     subscribe: Callable[[Runtime], None]
+    resources: object = None
+    """What the service's handlers find as `runtime.resources` (its settings, usually), if they need it."""
 
 
 Deliver = Callable[[Envelope], Awaitable[None]]

@@ -1,17 +1,30 @@
-"""The fake Strava keeps Strava's OAuth contract: redirects, token answers, errors and rate limits."""
+"""The fake Strava keeps Strava's contract: OAuth redirects, token answers, the activities of the data API,
+errors and rate limits."""
 
 import asyncio
 import os
+import re
 import socket
 import sys
+import time
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from relay_testing.fakes.strava import FakeStrava, FakeStravaClient, StravaAthlete, serve_fake_strava
+from relay_testing.fakes.strava import (
+    FakeStrava,
+    FakeStravaClient,
+    StravaAthlete,
+    serve_fake_strava,
+    strava_activity,
+    strava_history,
+    summary_of,
+)
 
 CALLBACK = "http://127.0.0.1:8101/auth/strava/callback"
 
@@ -441,3 +454,294 @@ async def test_the_fake_runs_as_its_own_process() -> None:
     finally:
         process.terminate()
         await asyncio.wait_for(process.wait(), timeout=10)
+
+
+# The data API: activities.
+
+HISTORY_END = datetime(2026, 1, 15, 6, 0, tzinfo=UTC)
+TIMEZONE_LABEL = re.compile(r"^\(GMT[+-]\d{2}:\d{2}\) [A-Za-z_]+/[A-Za-z_]+$")
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def put_runs(fake: FakeStrava, athlete_id: int, *days: int) -> list[dict[str, Any]]:
+    """Runs of the athlete at 06:00 UTC on these days of June 2025."""
+    return [
+        await fake.put_activity(
+            athlete_id, strava_activity(athlete_id, start=datetime(2025, 6, day, 6, tzinfo=UTC))
+        )
+        for day in days
+    ]
+
+
+async def test_the_activity_list_gives_the_token_owners_summaries_newest_first(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    runs = await put_runs(fake_strava, 42, 3, 1, 2)
+    await put_runs(fake_strava, 7, 4)  # another athlete's
+
+    response = await http.get("/api/v3/athlete/activities", headers=bearer(tokens))
+
+    assert response.status_code == 200
+    listed = response.json()
+    assert [a["id"] for a in listed] == [runs[0]["id"], runs[2]["id"], runs[1]["id"]]
+    first = listed[0]
+    assert first["resource_state"] == 2
+    assert first["athlete"] == {"id": 42, "resource_state": 1}
+    assert first["start_date"] == "2025-06-03T06:00:00Z"
+    assert first["start_date_local"] == "2025-06-03T08:00:00Z"
+    assert first["timezone"] == "(GMT+01:00) Europe/Paris"
+    assert first["utc_offset"] == 7200.0
+    assert (first["type"], first["sport_type"]) == ("Run", "Run")
+    assert set(first["map"]) == {"id", "summary_polyline", "resource_state"}
+    assert not {"calories", "device_name", "segment_efforts", "description"} & set(first)
+    assert {"distance", "moving_time", "elapsed_time", "average_speed", "external_id", "upload_id"} <= set(
+        first
+    )
+
+
+async def test_with_after_the_list_is_oldest_first_and_both_bounds_are_exclusive(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    runs = await put_runs(fake_strava, 42, 1, 2, 3, 4, 5)
+    day = 86_400
+    after = int(datetime(2025, 6, 2, 6, tzinfo=UTC).timestamp())  # exactly the second run's start
+
+    response = await http.get(
+        "/api/v3/athlete/activities",
+        params={"after": after, "before": after + 3 * day},  # exactly the fifth run's start
+        headers=bearer(tokens),
+    )
+
+    assert [a["id"] for a in response.json()] == [runs[2]["id"], runs[3]["id"]]
+
+
+async def test_the_list_gives_30_per_page_by_default_and_200_at_most(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    ids = await fake_strava.add_history(42, 450, end=HISTORY_END, seed=1)
+
+    async def page(**params: int) -> list[int]:
+        response = await http.get("/api/v3/athlete/activities", params=params, headers=bearer(tokens))
+        return [a["id"] for a in response.json()]
+
+    assert await page() == ids[::-1][:30]
+    assert await page(page=2) == ids[::-1][30:60]
+    assert len(await page(per_page=500)) == 200
+    assert await page(after=0, page=3, per_page=200) == ids[400:]
+    assert await page(after=0, page=4, per_page=200) == []
+
+
+async def test_an_activity_is_given_in_detail(http: httpx.AsyncClient, fake_strava: FakeStrava) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    ride = await fake_strava.put_activity(42, strava_activity(42, sport_type="VirtualRide"))
+
+    response = await http.get(f"/api/v3/activities/{ride['id']}", headers=bearer(tokens))
+
+    assert response.status_code == 200
+    detail = response.json()
+    assert detail == ride
+    assert detail["resource_state"] == 3
+    assert (detail["type"], detail["trainer"], detail["device_name"]) == ("VirtualRide", True, "Zwift")
+    assert detail["name"].startswith("Zwift - ")
+    assert detail["external_id"].startswith("zwift-activity-")
+    assert detail["device_watts"] is True
+    assert detail["weighted_average_watts"] >= detail["average_watts"] * 0.99
+    assert detail["kilojoules"] == pytest.approx(detail["average_watts"] * detail["moving_time"] / 1000, 0.01)
+    assert detail["calories"] > 0
+    assert detail["map"]["polyline"]
+
+
+async def test_an_unknown_activity_or_another_athletes_private_one_is_not_found(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    hidden = await fake_strava.put_activity(7, strava_activity(7, private=True))
+    shown = await fake_strava.put_activity(7, strava_activity(7))
+
+    responses = [
+        await http.get(f"/api/v3/activities/{activity_id}", headers=bearer(tokens))
+        for activity_id in (123, "not-an-id", hidden["id"], shown["id"])
+    ]
+
+    assert [r.status_code for r in responses] == [404, 404, 404, 200]
+    assert responses[0].json() == strava_error("Record Not Found", "Activity", "id")
+    assert hidden["visibility"] == "only_me"
+
+
+async def test_private_activities_need_the_activity_read_all_scope(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42), scopes=["read", "activity:read"])
+    public, private = await put_runs(fake_strava, 42, 1, 2)
+    await fake_strava.put_activity(42, {"id": private["id"], "private": True})
+
+    listed = await http.get("/api/v3/athlete/activities", headers=bearer(tokens))
+    detail = await http.get(f"/api/v3/activities/{private['id']}", headers=bearer(tokens))
+
+    assert [a["id"] for a in listed.json()] == [public["id"]]
+    assert detail.status_code == 404
+
+
+async def test_without_an_activity_scope_the_data_api_refuses_the_token(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42), scopes=["read"])
+
+    response = await http.get("/api/v3/athlete/activities", headers=bearer(tokens))
+
+    assert response.status_code == 401
+    assert response.json() == strava_error(
+        "Authorization Error", "AccessToken", "activity:read_permission", "missing"
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/v3/athlete/activities", "/api/v3/activities/20000000001"])
+async def test_the_data_api_refuses_a_missing_forged_or_revoked_token(
+    http: httpx.AsyncClient, fake_strava: FakeStrava, path: str
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    await http.post("/oauth/deauthorize", data={"access_token": tokens["access_token"]})
+
+    for headers in ({}, {"Authorization": "Bearer 0123abcd"}, bearer(tokens)):
+        response = await http.get(path, headers=headers)
+        assert response.status_code == 401
+        assert response.json() == strava_error("Authorization Error", "Athlete", "access_token")
+
+
+async def test_data_api_answers_carry_the_rate_limit_headers_and_count_as_reads() -> None:
+    async with (
+        serve_fake_strava(read_rate_limit=(3, 1000)) as fake,
+        httpx.AsyncClient(base_url=fake.url) as http,
+    ):
+        tokens = await fake.issue_grant()
+        [run] = await put_runs(fake, tokens["athlete"]["id"], 1)
+        answers = [
+            await http.get("/api/v3/athlete/activities", headers=bearer(tokens)),
+            await http.get(f"/api/v3/activities/{run['id']}", headers=bearer(tokens)),
+            await http.get("/api/v3/athlete/activities", headers={}),
+            await http.get(f"/api/v3/activities/{run['id']}", headers=bearer(tokens)),
+        ]
+
+    assert [a.status_code for a in answers] == [200, 200, 401, 429]
+    assert [a.headers["X-ReadRateLimit-Usage"] for a in answers] == ["1,1", "2,2", "3,3", "4,4"]
+    assert all(a.headers["X-RateLimit-Limit"] == "200,2000" for a in answers)
+    assert answers[3].json() == strava_error("Rate Limit Exceeded", "Application", "rate limit", "exceeded")
+    served = [r for r in await fake.received() if r.path.startswith("/api/v3/")]
+    assert len(served) == 4
+
+
+async def test_an_edit_shows_in_the_data_api_and_a_removal_makes_the_activity_not_found(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    [run] = await put_runs(fake_strava, 42, 1)
+
+    edited = await fake_strava.put_activity(
+        42, {"id": run["id"], "name": "Tempo 3x10'", "sport_type": "TrailRun"}
+    )
+    renamed = (await http.get(f"/api/v3/activities/{run['id']}", headers=bearer(tokens))).json()
+    removed = await fake_strava.remove_activity(run["id"])
+    gone = await http.get(f"/api/v3/activities/{run['id']}", headers=bearer(tokens))
+
+    assert renamed == edited
+    assert (renamed["name"], renamed["sport_type"], renamed["distance"]) == (
+        "Tempo 3x10'",
+        "TrailRun",
+        run["distance"],
+    )
+    assert removed is True
+    assert await fake_strava.remove_activity(run["id"]) is False
+    assert gone.status_code == 404
+    assert await fake_strava.activities(42) == []
+
+
+async def test_an_activity_id_belongs_to_one_athlete(fake_strava: FakeStrava) -> None:
+    [run] = await put_runs(fake_strava, 42, 1)
+    with pytest.raises(ValueError, match="belongs to athlete 42"):
+        await fake_strava.put_activity(7, {**run})
+
+
+def test_the_payload_factory_gives_a_detail_or_a_summary_with_the_legacy_type() -> None:
+    trail = strava_activity(42, sport_type="TrailRun")
+    pilates = strava_activity(42, sport_type="Pilates", resource_state=2)
+    swim = strava_activity(42, sport_type="Swim")
+
+    assert (trail["type"], trail["resource_state"]) == ("Run", 3)
+    assert {"calories", "device_name"} <= set(trail)
+    assert (pilates["type"], pilates["resource_state"], pilates["distance"]) == ("Workout", 2, 0.0)
+    assert "calories" not in pilates
+    assert pilates == summary_of(strava_activity(42, id=pilates["id"], sport_type="Pilates"))
+    assert (swim["start_latlng"], swim["map"]["summary_polyline"], swim["trainer"]) == ([], "", False)
+    assert trail["id"] != swim["id"]
+
+
+def test_a_history_is_a_triathletes_years_the_same_for_the_same_seed() -> None:
+    history = strava_history(42, 2000, end=HISTORY_END, seed=7)
+
+    assert history == strava_history(42, 2000, end=HISTORY_END, seed=7)
+    assert history != strava_history(42, 2000, end=HISTORY_END, seed=8)
+    starts = [datetime.fromisoformat(a["start_date"]) for a in history]
+    assert starts == sorted(starts)
+    assert starts[-1] < HISTORY_END
+    assert len({a["id"] for a in history}) == 2000
+    sports = Counter(a["sport_type"] for a in history)
+    assert {"Run", "TrailRun", "Ride", "VirtualRide", "Swim", "Walk", "WeightTraining"} <= set(sports)
+    assert sports["Run"] + sports["Ride"] + sports["VirtualRide"] + sports["Swim"] > 1400
+    for activity in history:
+        assert TIMEZONE_LABEL.match(activity["timezone"])
+        local = datetime.fromisoformat(activity["start_date_local"]).replace(tzinfo=None)
+        utc = datetime.fromisoformat(activity["start_date"]).replace(tzinfo=None)
+        assert (local - utc).total_seconds() == activity["utc_offset"]
+        assert activity["athlete"] == {"id": 42, "resource_state": 1}
+        assert activity["moving_time"] <= activity["elapsed_time"]
+        if activity["manual"]:
+            assert activity["external_id"] is None and activity["device_name"] is None
+    zwift = [a for a in history if a["sport_type"] == "VirtualRide"]
+    assert all(a["trainer"] and a["device_name"] == "Zwift" and a["device_watts"] for a in zwift)
+    swims = [a for a in history if a["sport_type"] == "Swim"]
+    assert any(a["start_latlng"] for a in swims) and any(not a["start_latlng"] for a in swims)
+
+
+async def test_five_thousand_activities_are_generated_and_stored_in_well_under_a_second(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    started = time.thread_time()  # the processor's time: other processes on the machine do not count
+    ids = await fake_strava.add_history(42, 5000, seed=2)
+    elapsed = time.thread_time() - started
+
+    newest = (await http.get("/api/v3/athlete/activities", headers=bearer(tokens))).json()
+
+    assert elapsed < 1.0
+    assert len(ids) == 5000
+    assert newest[0]["id"] == ids[-1]
+    assert datetime.fromisoformat(newest[0]["start_date"]).timestamp() < fake_strava.state.now()
+
+
+async def test_the_http_controls_store_edit_and_remove_activities(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    control = FakeStravaClient(
+        fake_strava.url, client_id=fake_strava.client_id, client_secret=fake_strava.client_secret
+    )
+
+    ids = await control.add_history(42, 5000, end=HISTORY_END, seed=4)
+    run = await control.put_activity(42, {"name": "Parkrun", "start_date": "2026-01-17T09:00:00Z"})
+    edited = await control.put_activity(42, {"id": run["id"], "private": True})
+    removed = await control.remove_activity(ids[0])
+    held = await control.activities(42)
+
+    assert ids == [a["id"] for a in strava_history(42, 5000, end=HISTORY_END, seed=4)]
+    assert (run["name"], run["athlete"]["id"], run["sport_type"]) == ("Parkrun", 42, "Run")
+    assert (run["start_date_local"], run["utc_offset"]) == ("2026-01-17T10:00:00Z", 3600.0)
+    assert (edited["private"], edited["visibility"]) == (True, "only_me")
+    assert removed is True
+    assert [a["id"] for a in held] == [*ids[1:], run["id"]]
+    with pytest.raises(httpx.HTTPStatusError):
+        await control.put_activity(7, {"id": run["id"]})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from relay_testing.fakes.providers.api import add_data_routes
 from relay_testing.fakes.providers.control_routes import add_control_routes
 from relay_testing.fakes.providers.dialects import ProviderError
 from relay_testing.fakes.providers.edge import ProvidersEdge
@@ -24,6 +25,8 @@ def create_app(state: ProvidersState) -> FastAPI:
         return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
 
     app.add_exception_handler(ProviderError, on_provider_error)
-    add_provider_routes(app, state, OAuthServer(state))
+    oauth = OAuthServer(state)
+    add_provider_routes(app, state, oauth)
+    add_data_routes(app, state, oauth)
     add_control_routes(app, state)
     return app

@@ -77,6 +77,14 @@ class ProvidersControl(Protocol):
 
     async def oura_subscriptions(self) -> list[OuraSubscription]: ...
 
+    async def put_activity(
+        self, provider: Provider, provider_user_id: str | int, external_id: str | int, payload: dict[str, Any]
+    ) -> None: ...
+
+    async def remove_activity(
+        self, provider: Provider, provider_user_id: str | int, external_id: str | int
+    ) -> bool: ...
+
     async def issued_tokens(self) -> list[str]: ...
 
     async def received(self, provider: Target, path: str | None = None) -> list[ReceivedRequest]: ...
@@ -226,6 +234,19 @@ class FakeProviders(_Addresses):
     async def oura_subscriptions(self) -> list[OuraSubscription]:
         return self.state.oura_subscriptions()
 
+    async def put_activity(
+        self, provider: Provider, provider_user_id: str | int, external_id: str | int, payload: dict[str, Any]
+    ) -> None:
+        """An activity of the user at `provider`, in the provider's own shape (replaces the one with the
+        same id: an edit at the provider). The provider's data API serves it from then on."""
+        self.state.put_activity(provider, str(provider_user_id), str(external_id), payload)
+
+    async def remove_activity(
+        self, provider: Provider, provider_user_id: str | int, external_id: str | int
+    ) -> bool:
+        """As when the athlete deletes the activity at the provider; returns whether it existed."""
+        return self.state.remove_activity(provider, str(provider_user_id), str(external_id))
+
     async def issued_tokens(self) -> list[str]:
         """Every access, refresh and COROS Training Hub token ever issued, oldest first."""
         return self.state.issued_tokens()
@@ -317,6 +338,23 @@ class FakeProvidersClient(_Addresses):
 
     async def oura_subscriptions(self) -> list[OuraSubscription]:
         return [OuraSubscription.model_validate(s) for s in await self._call("GET", "/oura/subscriptions")]
+
+    async def put_activity(
+        self, provider: Provider, provider_user_id: str | int, external_id: str | int, payload: dict[str, Any]
+    ) -> None:
+        body = {
+            "provider": provider,
+            "provider_user_id": str(provider_user_id),
+            "external_id": str(external_id),
+            "payload": payload,
+        }
+        await self._call("PUT", "/activities", body)
+
+    async def remove_activity(
+        self, provider: Provider, provider_user_id: str | int, external_id: str | int
+    ) -> bool:
+        answer = await self._call("DELETE", f"/activities/{provider}/{provider_user_id}/{external_id}")
+        return bool(answer["removed"])
 
     async def issued_tokens(self) -> list[str]:
         return [str(token) for token in await self._call("GET", "/tokens")]

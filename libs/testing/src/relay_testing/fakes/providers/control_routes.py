@@ -38,6 +38,13 @@ class Revocation(BaseModel):
     provider_user_id: str
 
 
+class StoredActivity(BaseModel):
+    provider: Provider
+    provider_user_id: str
+    external_id: str
+    payload: dict[str, Any] = Field(description="The activity in the provider's own shape.")
+
+
 class ClockAdvance(BaseModel):
     advance_seconds: float
 
@@ -97,6 +104,16 @@ def add_control_routes(app: FastAPI, state: ProvidersState) -> None:
     @app.get(f"{CONTROL_PREFIX}/oura/subscriptions")
     async def oura_subscriptions() -> list[OuraSubscription]:
         return state.oura_subscriptions()
+
+    @app.put(f"{CONTROL_PREFIX}/activities", status_code=204)
+    async def put_activity(activity: StoredActivity) -> None:
+        state.put_activity(
+            activity.provider, activity.provider_user_id, activity.external_id, activity.payload
+        )
+
+    @app.delete(f"{CONTROL_PREFIX}/activities/{{provider}}/{{provider_user_id}}/{{external_id}}")
+    async def remove_activity(provider: Provider, provider_user_id: str, external_id: str) -> dict[str, bool]:
+        return {"removed": state.remove_activity(provider, provider_user_id, external_id)}
 
     @app.get(f"{CONTROL_PREFIX}/tokens")
     async def issued_tokens() -> list[str]:

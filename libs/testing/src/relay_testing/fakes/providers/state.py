@@ -134,6 +134,7 @@ class ProvidersState:
         self._issued: list[str] = []
         self.polar_registrations: dict[str, PolarRegistration] = {}
         self._oura_subscriptions: dict[str, OuraSubscription] = {}
+        self._activities: dict[tuple[Provider, str], dict[str, dict[str, Any]]] = {}
         self.coros_hub.reset()
         self.received: list[ReceivedRequest] = []
 
@@ -291,6 +292,21 @@ class ProvidersState:
             expiration = self.now_datetime() + timedelta(days=OURA_SUBSCRIPTION_DAYS)
             subscription.expiration_time = expiration
         return subscription
+
+    # Activities, each in its provider's own shape, served by the providers' data APIs (`api/`).
+
+    def put_activity(
+        self, provider: Provider, user_id: str, external_id: str, payload: dict[str, Any]
+    ) -> None:
+        """Adds the activity, or replaces the one with the same id (an edit at the provider)."""
+        self._activities.setdefault((provider, user_id), {})[external_id] = payload
+
+    def remove_activity(self, provider: Provider, user_id: str, external_id: str) -> bool:
+        return self._activities.get((provider, user_id), {}).pop(external_id, None) is not None
+
+    def activities(self, provider: Provider, user_id: str) -> dict[str, dict[str, Any]]:
+        """The user's activities at `provider` by their id, in the order they were added."""
+        return self._activities.get((provider, user_id), {})
 
     # COROS Training Hub.
 

@@ -8,10 +8,15 @@
   A refresh always replaces the refresh token (the old one stops working); the access token is new
   only when the current one expires within the hour, as Strava documents.
 - `POST /oauth/deauthorize` and `GET /api/v3/athlete` with the athlete's access token.
+- `GET /api/v3/athlete/activities?before&after&page&per_page` (SummaryActivities) and
+  `GET /api/v3/activities/{id}` (a DetailedActivity) with a token granting `activity:read` (private
+  activities only with `activity:read_all`), serving what tests stored (`put_activity`, `add_history`).
+  `strava_activity` and `strava_history` build realistic payloads for tests and benchmarks.
 - Strava's error bodies, rate-limit headers on every answer and 429 beyond the application's limits.
 - `/_fake/...`: the test-control API behind `FakeStravaClient`.
 """
 
+from relay_testing.fakes.strava.activities import strava_activity, strava_history, summary_of
 from relay_testing.fakes.strava.control import FakeStrava, FakeStravaClient, StravaControl, serve_fake_strava
 from relay_testing.fakes.strava.state import (
     Failure,
@@ -31,4 +36,7 @@ __all__ = [
     "StravaAthlete",
     "StravaControl",
     "serve_fake_strava",
+    "strava_activity",
+    "strava_history",
+    "summary_of",
 ]

@@ -1,6 +1,6 @@
-"""The fake Strava's HTTP surface: Strava's OAuth URLs and `GET /api/v3/athlete`, an edge that counts
-requests, adds the rate-limit headers and plays injected failures, and the test-control API under
-`/_fake/`."""
+"""The fake Strava's HTTP surface: Strava's OAuth URLs, `GET /api/v3/athlete` and the activities of the
+data API, an edge that counts requests, adds the rate-limit headers and plays injected failures, and the
+test-control API under `/_fake/`."""
 
 from __future__ import annotations
 
@@ -12,17 +12,19 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay_testing.fakes.asgi import read_body, replay_body
 from relay_testing.fakes.strava.state import (
     RATE_LIMIT_EXCEEDED,
+    ActivityPut,
     Consent,
     Endpoint,
     Failure,
     GrantView,
+    HistoryOrder,
     ReceivedRequest,
     StravaAthlete,
     StravaError,
@@ -189,6 +191,16 @@ def create_app(state: StravaState) -> FastAPI:
     async def athlete(request: Request) -> dict[str, Any]:
         return state.athlete_of(bearer_token(request)).detail()
 
+    @app.get("/api/v3/athlete/activities")
+    async def athlete_activities(request: Request) -> JSONResponse:
+        """The token's athlete's SummaryActivities (`before`, `after`, `page`, `per_page`)."""
+        return JSONResponse(state.athlete_activities(bearer_token(request), dict(request.query_params)))
+
+    @app.get("/api/v3/activities/{activity_id}")
+    async def activity(request: Request, activity_id: str) -> JSONResponse:
+        """A DetailedActivity (`include_all_efforts` changes nothing here: the fake has no segments)."""
+        return JSONResponse(state.activity(bearer_token(request), activity_id))
+
     _add_control_routes(app, state)
     return app
 
@@ -223,6 +235,28 @@ def _add_control_routes(app: FastAPI, state: StravaState) -> None:
     @app.get(f"{CONTROL_PREFIX}/athletes/default")
     async def default_athlete() -> StravaAthlete:
         return state.default_athlete
+
+    @app.put(f"{CONTROL_PREFIX}/activities")
+    async def put_activity(put: ActivityPut) -> JSONResponse:
+        try:
+            return JSONResponse(state.activities.put(put.athlete_id, put.payload))
+        except ValueError as error:
+            raise HTTPException(409, str(error)) from error
+
+    @app.delete(f"{CONTROL_PREFIX}/activities/{{activity_id}}")
+    async def remove_activity(activity_id: int) -> dict[str, bool]:
+        return {"removed": state.activities.remove(activity_id)}
+
+    @app.post(f"{CONTROL_PREFIX}/activities/history", status_code=201)
+    async def add_history(order: HistoryOrder) -> dict[str, list[int]]:
+        try:
+            return {"ids": state.add_history(order)}
+        except ValueError as error:
+            raise HTTPException(409, str(error)) from error
+
+    @app.get(f"{CONTROL_PREFIX}/athletes/{{athlete_id}}/activities")
+    async def athlete_activities_held(athlete_id: int) -> JSONResponse:
+        return JSONResponse([stored.detail for stored in state.activities.of(athlete_id)])
 
     @app.get(f"{CONTROL_PREFIX}/requests")
     async def received() -> list[ReceivedRequest]:
