@@ -57,8 +57,23 @@ class OutboxMessage(SQLModel, table=True):
 async def add_event(session: AsyncSession, envelope: Envelope, *, topic_prefix: str = "") -> None:
     """Stages `envelope` in the caller's transaction, for its producer's topic in the manifest.
     Nothing is sent until the transaction commits; nothing committed is lost."""
-    topic = f"{topic_prefix}{topic_for_service(envelope.producer).name}"
+    await add_events(session, [envelope], topic_prefix=topic_prefix)
+
+
+async def add_events(session: AsyncSession, envelopes: Sequence[Envelope], *, topic_prefix: str = "") -> None:
+    """Stages several events in one statement (a page of activities), relayed in this order."""
+    if not envelopes:
+        return
     trace_headers = current_trace_headers()
+    await session.exec(
+        insert(OutboxMessage).values([_row(e, topic_prefix, trace_headers) for e in envelopes])
+    )
+    # Delivered only if the transaction commits; wakes the relay at once instead of at its next poll.
+    await session.exec(text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_CHANNEL))  # type: ignore[call-overload]
+
+
+def _row(envelope: Envelope, topic_prefix: str, trace_headers: dict[str, str]) -> dict[str, Any]:
+    topic = f"{topic_prefix}{topic_for_service(envelope.producer).name}"
     if envelope.traceparent is None and "traceparent" in trace_headers:
         envelope = envelope.model_copy(
             update={
@@ -75,18 +90,14 @@ async def add_event(session: AsyncSession, envelope: Envelope, *, topic_prefix: 
         headers["traceparent"] = envelope.traceparent
     if envelope.tracestate:
         headers["tracestate"] = envelope.tracestate
-    await session.exec(
-        insert(OutboxMessage).values(
-            id=envelope.id,
-            topic=topic,
-            key=envelope.subject,
-            event_type=envelope.type,
-            payload=envelope.model_dump(mode="json"),
-            headers=headers,
-        )
-    )
-    # Delivered only if the transaction commits; wakes the relay at once instead of at its next poll.
-    await session.exec(text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_CHANNEL))  # type: ignore[call-overload]
+    return {
+        "id": envelope.id,
+        "topic": topic,
+        "key": envelope.subject,
+        "event_type": envelope.type,
+        "payload": envelope.model_dump(mode="json"),
+        "headers": headers,
+    }
 
 
 async def forget_published(session: AsyncSession, subjects: Sequence[str]) -> None:
