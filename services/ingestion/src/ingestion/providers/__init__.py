@@ -1,0 +1,1 @@
+"""Each provider's reading of activities (webhook payloads and data APIs) into `ActivityData`."""
