@@ -3,8 +3,9 @@
 from fastapi import FastAPI
 
 from ingestion.config import Settings
-from ingestion.endpoints import router
+from ingestion.endpoints import routers
 from ingestion.handlers import subscribe
+from ingestion.resources import open_ingestion
 from relay_platform.service import create_service_app
 
 
@@ -12,7 +13,8 @@ def create_app() -> FastAPI:
     return create_service_app(
         service="ingestion",
         settings=Settings(),
-        routers=[router],
+        routers=routers,
         subscribe=subscribe,
+        resources=open_ingestion,
         description="Provider webhooks, polling and backfill; one clean, deduplicated activity history.",
     )

@@ -13,12 +13,11 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ingestion import repository
-from ingestion.models import ApiKey, BridgeUpload, ProviderNotification
-from ingestion.schemas import StravaWebhookEvent
-from relay_contracts.catalog import INGESTION_API_KEY_USED, INGESTION_WEBHOOK_RECEIVED
+from ingestion.models import ApiKey, BridgeUpload
+from relay_contracts.catalog import INGESTION_API_KEY_USED
 from relay_contracts.events.connections import ConnectionRevoked
 from relay_contracts.events.identity import ApiKeyCreated, ApiKeyRevoked, UserDeleted
-from relay_contracts.events.ingestion import ApiKeyUsed, WebhookReceived
+from relay_contracts.events.ingestion import ApiKeyUsed
 from relay_platform.errors import Forbidden, InvalidInput, Unauthorized
 from relay_platform.logging import get_logger
 from relay_platform.outbox import add_event, forget_published
@@ -41,47 +40,6 @@ def confirm_strava_subscription(mode: str, verify_token: str, challenge: str, ex
 
 def fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-async def accept_strava_event(
-    session: AsyncSession,
-    event: StravaWebhookEvent,
-    *,
-    expected_subscription_id: int | None,
-    topic_prefix: str,
-) -> bool:
-    """Stores a Strava notification and stages `ingestion.webhook.received` in the same transaction.
-    A redelivered notification is recognized by its fingerprint and changes nothing; returns whether
-    the notification was new."""
-    if expected_subscription_id is not None and event.subscription_id != expected_subscription_id:
-        raise Unauthorized("Unknown webhook subscription", details={"field": "subscription_id"})
-    payload = event.model_dump(mode="json")
-    notification = ProviderNotification(
-        provider="strava",
-        fingerprint=fingerprint(payload),
-        owner_id=str(event.owner_id),
-        object_type=event.object_type,
-        object_id=str(event.object_id),
-        aspect_type=event.aspect_type,
-        event_time=datetime.fromtimestamp(event.event_time, UTC),
-        payload=payload,
-    )
-    notification_id = await repository.insert_notification(session, notification)
-    if notification_id is None:
-        return False
-    received = WebhookReceived(
-        provider="strava",
-        webhook_id=str(notification_id),
-        object_type=event.object_type,
-        object_id=str(event.object_id),
-        aspect_type=event.aspect_type,
-        owner_id=str(event.owner_id),
-        event_time=notification.event_time,
-        updates=event.updates,
-    )
-    envelope = INGESTION_WEBHOOK_RECEIVED.envelope(received, subject=f"strava:{event.owner_id}")
-    await add_event(session, envelope, topic_prefix=topic_prefix)
-    return True
 
 
 # -- API keys of the bridge apps -------------------------------------------------------------------
@@ -202,6 +160,13 @@ async def accept_bridge_upload(
     return upload_id
 
 
+def bridge_workouts(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The workouts of a Health Auto Export document (its metrics are not activities)."""
+    data = payload.get("data")
+    workouts = data.get("workouts") if isinstance(data, dict) else None
+    return [w for w in workouts if isinstance(w, dict)] if isinstance(workouts, list) else []
+
+
 # -- Erasure ---------------------------------------------------------------------------------------
 
 
@@ -217,6 +182,7 @@ async def erase_athlete(session: AsyncSession, deleted: UserDeleted) -> None:
     """Deletes everything this service holds about an athlete who deleted their account, and the
     already relayed events about them."""
     await repository.delete_athlete_rows(session, deleted.user_id, deleted.strava_athlete_id or None)
+    await repository.delete_athlete_activity_rows(session, deleted.user_id)
     await forget_published(session, erased_subjects(deleted))
     log.info("athlete_erased", user_id=deleted.user_id)
 

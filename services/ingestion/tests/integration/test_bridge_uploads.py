@@ -16,7 +16,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ingestion.config import Settings
-from ingestion.endpoints import MAX_BRIDGE_UPLOAD_BYTES, router
+from ingestion.endpoints.webhooks import MAX_BRIDGE_UPLOAD_BYTES, router
 from ingestion.models import ApiKey, BridgeUpload
 from ingestion.service import api_key_digest
 from relay_contracts import Envelope
@@ -58,7 +58,11 @@ async def client(
     """The service's app on the real database. Its lifespan (Kafka, Redis, the outbox relay) is not
     run: what the endpoint stages for Kafka is read from the outbox table."""
     settings = Settings(
-        database_url=fresh_database, strava_verify_token="verify-token-of-the-tests", rate_limit_enabled=False
+        database_url=fresh_database,
+        strava_verify_token="verify-token-of-the-tests",
+        connections_token="connections-token-of-the-tests",
+        rate_limit_enabled=False,
+        worker_enabled=False,
     )
     app = create_service_app(service="ingestion", settings=settings, routers=[router])
     app.state.runtime = SimpleNamespace(settings=settings, sessionmaker=sessionmaker)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ingestion import service
+from ingestion import service, webhooks
 from ingestion.schemas import StravaWebhookEvent
 from relay_contracts import Envelope
 from relay_contracts.catalog import (
@@ -59,8 +59,8 @@ async def an_athlete_uses_relay(
             subscription_id=7,
             event_time=1764570000,
         )
-        await service.accept_strava_event(
-            session, strava_event, expected_subscription_id=None, topic_prefix=""
+        await webhooks.accept_notifications(
+            session, [webhooks.strava_notification(strava_event)], topic_prefix=""
         )
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from ingestion.config import Settings
-from ingestion.endpoints import router
+from ingestion.endpoints.webhooks import router
 from ingestion.service import API_KEY_FORMAT, api_key_digest, read_bridge_payload, verify_api_key
 from relay_platform.db import create_engine, create_sessionmaker
 from relay_platform.errors import InvalidInput, Unauthorized
@@ -22,7 +22,11 @@ UNREACHABLE_DATABASE = "postgresql+asyncpg://relay:relay@127.0.0.1:9/none"
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     """The app without its lifespan (nothing connects to Kafka or Redis), on a database nobody serves."""
     settings = Settings(
-        database_url=UNREACHABLE_DATABASE, strava_verify_token="verify-token", rate_limit_enabled=False
+        database_url=UNREACHABLE_DATABASE,
+        strava_verify_token="verify-token",
+        connections_token="connections-token",
+        rate_limit_enabled=False,
+        worker_enabled=False,
     )
     app = create_service_app(service="ingestion", settings=settings, routers=[router])
     engine = create_engine(UNREACHABLE_DATABASE)

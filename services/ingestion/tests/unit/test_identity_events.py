@@ -6,10 +6,10 @@ from typing import Any, cast
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
+from ingestion.config import Settings
 from ingestion.handlers import IDENTITY_EVENT_HANDLERS, subscribe
 from relay_contracts import Envelope
 from relay_contracts.topics import IDENTITY_EVENTS
-from relay_platform.config import ServiceSettings
 from relay_platform.consumers import Consumers
 from relay_platform.metrics import PlatformMetrics
 from relay_platform.service import Runtime
@@ -31,7 +31,9 @@ def test_api_keys_and_deletions_are_what_ingestion_needs_from_identity() -> None
 
 
 async def test_other_identity_events_are_skipped_by_the_one_identity_events_consumer() -> None:
-    settings = ServiceSettings(database_url="postgresql+asyncpg://u:p@h/d")
+    settings = Settings(
+        database_url="postgresql+asyncpg://u:p@h/d", strava_verify_token="t", connections_token="c"
+    )
     broker = KafkaBroker()
     metrics = PlatformMetrics(CollectorRegistry())
     consumers = Consumers(
