@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import auth
+import ingest
 import stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -18,7 +19,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main() -> None:
     only = set(sys.argv[1:])
-    benchmarks = {"stack": stack.run, "auth": auth.run}
+    benchmarks = {"stack": stack.run, "auth": auth.run, "ingestion": ingest.run}
     figures = {name: bench() for name, bench in benchmarks.items() if not only or name in only}
     record = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
