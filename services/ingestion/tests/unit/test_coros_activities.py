@@ -1,7 +1,6 @@
 """COROS's workouts in Relay's model: pushed summaries read as they are, and a period listed by dates
 with the token and the athlete's openId in the query, against the fake COROS."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,89 +18,25 @@ from ingestion.providers.base import (
     TokenRejected,
 )
 from relay_testing.fakes.providers import FakeProviders
-from relay_testing.fakes.providers.api import coros as fake_coros
 from relay_testing.fakes.providers.api.coros import coros_workout
-from relay_testing.fakes.providers.oauth import OAuthServer
+
+from .reading_fakes import CountingBudget, linked_athlete, notification_of, provider_http
 
 OPEN_ID = "4a1f0c9e8b7d6a5f4e3d2c1b0a998877"
-REDIRECT_URI = "http://localhost:8080/api/providers/coros/callback"
 # 2024-06-01 06:00:00 UTC, 08:00 in Lyon (UTC+2: 8 quarters of an hour).
 MORNING = 1717221600
 
 
-class CountingBudget:
-    """A budget that never runs out and counts the requests made."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-
-    async def acquire(self, provider: str, kind: str, priority: str) -> None:
-        self.requests += 1
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        pass
-
-
 @pytest.fixture
-async def fake(fake_providers: FakeProviders) -> FakeProviders:
-    if "/coros/v2/coros/sport/list" not in {getattr(r, "path", "") for r in fake_providers.app.routes}:
-        fake_coros.add_routes(fake_providers.app, fake_providers.state, OAuthServer(fake_providers.state))
-    return fake_providers
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as http:
-        yield http
-
-
-@pytest.fixture
-def budget() -> CountingBudget:
-    return CountingBudget()
-
-
-@pytest.fixture
-async def http(fake: FakeProviders, client: httpx.AsyncClient, budget: CountingBudget) -> ProviderHttp:
+def http(fake: FakeProviders, client: httpx.AsyncClient, budget: CountingBudget) -> ProviderHttp:
     """COROS's API on the fake, for an athlete who linked their account."""
-    await fake.queue_user("coros", user_id=OPEN_ID)
-    params = {
-        "client_id": fake.client_id,
-        "response_type": "code",
-        "redirect_uri": REDIRECT_URI,
-        "state": "s",
-    }
-    location = await fake.authorize(
-        "coros", str(httpx.URL(fake.urls("coros")["authorize_url"], params=params))
-    )
-    form = {
-        "grant_type": "authorization_code",
-        "code": location.params["code"],
-        "redirect_uri": REDIRECT_URI,
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-    }
-    tokens = (await client.post(fake.urls("coros")["token_url"], data=form)).json()
-    return ProviderHttp(
-        client,
-        provider="coros",
-        base_url=fake.urls("coros")["api_url"],
-        access_token=tokens["access_token"],
-        provider_user_id=tokens["openId"],
-        budget=budget,
-        priority="backfill",
-    )
+    user_id, token = linked_athlete(fake, "coros", OPEN_ID)
+    return provider_http("coros", client, user_id, token, budget=budget, priority="backfill")
 
 
 def notification(payload: dict[str, Any], aspect_type: str = "create") -> Notification:
-    return Notification(
-        provider="coros",
-        owner_id=OPEN_ID,
-        object_type="activity",
-        object_id=str(payload.get("labelId", "")),
-        aspect_type=aspect_type,  # type: ignore[arg-type]
-        event_time=datetime.now(UTC),
-        payload=payload,
-    )
+    object_id = str(payload.get("labelId", ""))
+    return notification_of("coros", OPEN_ID, object_id, payload, aspect_type=aspect_type)  # type: ignore[arg-type]
 
 
 async def read_period(http: ProviderHttp, since: datetime, until: datetime) -> list[list[str]]:
@@ -284,14 +219,8 @@ async def test_a_refusal_inside_an_http_200_is_still_a_refusal(budget: CountingB
     for result, problem in (("1002", TokenRejected), ("5000", ProviderUnavailable)):
         transport = httpx.MockTransport(lambda _, result=result: httpx.Response(200, json=answers[result]))
         async with httpx.AsyncClient(transport=transport) as client:
-            http = ProviderHttp(
-                client,
-                provider="coros",
-                base_url="https://open.coros.com",
-                access_token="token",
-                provider_user_id=OPEN_ID,
-                budget=budget,
-                priority="live",
+            http = provider_http(
+                "coros", client, OPEN_ID, "token", budget=budget, base_url="https://open.coros.com"
             )
             with pytest.raises(problem):
                 await coros.API.list_activities(http, since, since + timedelta(days=1), None)

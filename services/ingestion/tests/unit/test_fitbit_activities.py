@@ -2,8 +2,8 @@
 exercises are listed; a period is listed page by page following Fitbit's `next` links; all through the
 fake Fitbit Web API."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -11,19 +11,15 @@ import pytest
 from ingestion.providers import fitbit
 from ingestion.providers.base import (
     Notification,
-    Priority,
-    ProviderHttp,
     ProviderUnavailable,
     RateLimited,
-    RequestKind,
     TokenRejected,
 )
-from relay_testing.fakes.providers import FakeProviders, ProviderUser
+from relay_testing.fakes.providers import FakeProviders
 from relay_testing.fakes.providers.api import fitbit as fake_fitbit
-from relay_testing.fakes.providers.oauth import OAuthServer
-from relay_testing.fakes.providers.state import Consent, Grant
 
-FAKE_URL = "http://providers.test"
+from .reading_fakes import linked_athlete, notification_of, provider_http
+
 LOS_ANGELES = -420  # minutes east of UTC in summer
 
 # An entry as Fitbit's Get Activity Log List documents it (metric unit system).
@@ -67,67 +63,13 @@ AFTERNOON_RUN = {
 }
 
 
-class UnlimitedBudget:
-    async def acquire(self, provider: str, kind: RequestKind, priority: Priority) -> None:
-        return None
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        return None
-
-
-@pytest.fixture
-def fake() -> FakeProviders:
-    fake = FakeProviders()
-    fake_fitbit.add_routes(fake.app, fake.state, OAuthServer(fake.state))
-    return fake
-
-
-def athlete(
-    fake: FakeProviders, scopes: tuple[str, ...] = ("activity", "heartrate", "profile")
-) -> tuple[str, str]:
-    """An athlete who authorized Relay at Fitbit: their encoded id and access token."""
-    user = fake.state.consenting_user(Consent(user=ProviderUser(provider="fitbit")), "fitbit")
-    token = fake.state.new_token()
-    fake.state.store_grant(
-        Grant(
-            provider="fitbit",
-            user_id=user.user_id,
-            scopes=list(scopes),
-            access_token=token,
-            access_expires_at=fake.state.now() + 3600,
-        )
-    )
-    return user.user_id, token
-
-
-@pytest.fixture
-async def client(fake: FakeProviders) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as client:
-        yield client
-
-
-def fitbit_http(client: httpx.AsyncClient, user_id: str, token: str) -> ProviderHttp:
-    return ProviderHttp(
-        client,
-        provider="fitbit",
-        base_url=f"{FAKE_URL}/fitbit",
-        access_token=token,
-        provider_user_id=user_id,
-        budget=UnlimitedBudget(),
-        priority="live",
-    )
+fitbit_http = partial(provider_http, "fitbit")
 
 
 def notification(user_id: str, day: date, collection: str = "activities") -> Notification:
     [payload] = fake_fitbit.fitbit_notification(user_id, day, collection_type=collection)
-    return Notification(
-        provider="fitbit",
-        owner_id=user_id,
-        object_type=collection,
-        object_id=day.isoformat(),
-        aspect_type="update",
-        event_time=datetime.now(UTC),
-        payload=payload,
+    return notification_of(
+        "fitbit", user_id, day.isoformat(), payload, aspect_type="update", object_type=collection
     )
 
 
@@ -228,7 +170,7 @@ def test_fitbit_exercise_types_map_to_relays_sports(
 async def test_a_notification_reads_the_exercises_of_its_local_date_and_stops_past_it(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "fitbit")
     day = date(2024, 5, 1)
     entries = {
         "day_before": fake_fitbit.fitbit_activity(
@@ -258,7 +200,7 @@ async def test_a_notification_reads_the_exercises_of_its_local_date_and_stops_pa
 async def test_a_notification_about_another_collection_reads_nothing(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "fitbit")
 
     fetched = await fitbit.API.fetch(
         fitbit_http(client, user_id, token), notification(user_id, date(2024, 5, 1), "sleep")
@@ -271,7 +213,7 @@ async def test_a_notification_about_another_collection_reads_nothing(
 async def test_a_period_is_read_page_by_page_following_the_next_links(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "fitbit")
     since, until = datetime(2024, 3, 1, 8, tzinfo=UTC), datetime(2024, 4, 30, 8, tzinfo=UTC)
     inside = [
         fake_fitbit.fitbit_activity(start=since + timedelta(hours=11 * n + 1), utc_offset_minutes=LOS_ANGELES)
@@ -301,8 +243,8 @@ async def test_a_period_is_read_page_by_page_following_the_next_links(
 async def test_a_refused_token_a_missing_scope_and_fitbit_failures_are_told_apart(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
-    _, token_without_activity = athlete(fake, scopes=("heartrate", "profile"))
+    user_id, token = linked_athlete(fake, "fitbit")
+    _, token_without_activity = linked_athlete(fake, "fitbit", scopes=("heartrate", "profile"))
     http = fitbit_http(client, user_id, token)
     day = date(2024, 5, 1)
 

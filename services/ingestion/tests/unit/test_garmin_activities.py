@@ -1,8 +1,6 @@
 """Garmin's activities in Relay's model: summaries read from a push as they are, a ping followed to its
 callback on Garmin's own origin, and a period read a day of uploads at a time, against the fake Garmin."""
 
-import secrets
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,95 +17,26 @@ from ingestion.providers.base import (
     SubSport,
     TokenRejected,
 )
-from relay_testing.fakes.providers import FakeProviders, s256
-from relay_testing.fakes.providers.api import garmin as fake_garmin
+from relay_testing.fakes.providers import FakeProviders
 from relay_testing.fakes.providers.api.garmin import garmin_activity, garmin_ping
-from relay_testing.fakes.providers.oauth import OAuthServer
+
+from .reading_fakes import CountingBudget, api_url, linked_athlete, notification_of, provider_http
 
 USER = "7c3e1a52-0d5b-4c4e-9a51-2f7d7e1b9c10"
-REDIRECT_URI = "http://localhost:8080/api/providers/garmin/callback"
 # 2024-06-01 06:00:00 UTC, 08:00 in Lyon.
 MORNING = 1717221600
 
 
-class CountingBudget:
-    """A budget that never runs out and counts the requests made."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-
-    async def acquire(self, provider: str, kind: str, priority: str) -> None:
-        self.requests += 1
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        pass
-
-
 @pytest.fixture
-async def fake(fake_providers: FakeProviders) -> FakeProviders:
-    if "/garmin/wellness-api/rest/activities" not in {
-        getattr(r, "path", "") for r in fake_providers.app.routes
-    }:
-        fake_garmin.add_routes(fake_providers.app, fake_providers.state, OAuthServer(fake_providers.state))
-    return fake_providers
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as http:
-        yield http
-
-
-@pytest.fixture
-def budget() -> CountingBudget:
-    return CountingBudget()
-
-
-@pytest.fixture
-async def http(fake: FakeProviders, client: httpx.AsyncClient, budget: CountingBudget) -> ProviderHttp:
+def http(fake: FakeProviders, client: httpx.AsyncClient, budget: CountingBudget) -> ProviderHttp:
     """Garmin's API on the fake, for an athlete who linked their account."""
-    await fake.queue_user("garmin", user_id=USER)
-    verifier = secrets.token_urlsafe(48)
-    params = {
-        "client_id": fake.client_id,
-        "response_type": "code",
-        "redirect_uri": REDIRECT_URI,
-        "code_challenge": s256(verifier),
-        "code_challenge_method": "S256",
-    }
-    location = await fake.authorize(
-        "garmin", str(httpx.URL(fake.urls("garmin")["authorize_url"], params=params))
-    )
-    form = {
-        "grant_type": "authorization_code",
-        "code": location.params["code"],
-        "redirect_uri": REDIRECT_URI,
-        "code_verifier": verifier,
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-    }
-    tokens = (await client.post(fake.urls("garmin")["token_url"], data=form)).json()
-    return ProviderHttp(
-        client,
-        provider="garmin",
-        base_url=fake.urls("garmin")["api_url"],
-        access_token=tokens["access_token"],
-        provider_user_id=USER,
-        budget=budget,
-        priority="backfill",
-    )
+    user_id, token = linked_athlete(fake, "garmin", USER)
+    return provider_http("garmin", client, user_id, token, budget=budget, priority="backfill")
 
 
 def notification(payload: dict[str, Any], aspect_type: str = "create") -> Notification:
-    return Notification(
-        provider="garmin",
-        owner_id=USER,
-        object_type="activity",
-        object_id=str(payload.get("summaryId", "")),
-        aspect_type=aspect_type,  # type: ignore[arg-type]
-        event_time=datetime.now(UTC),
-        payload=payload,
-    )
+    object_id = str(payload.get("summaryId", ""))
+    return notification_of("garmin", USER, object_id, payload, aspect_type=aspect_type)  # type: ignore[arg-type]
 
 
 async def store(fake: FakeProviders, *summaries: dict[str, Any]) -> None:
@@ -247,7 +176,7 @@ async def test_a_ping_is_followed_to_the_summaries_uploaded_in_its_range(
     swim = garmin_activity(USER, activityType="OPEN_WATER_SWIMMING", startTimeInSeconds=MORNING + 3600)
     earlier = garmin_activity(USER, startTimeInSeconds=MORNING - 86400)
     await store(fake, run, swim, earlier)
-    ping = garmin_ping(USER, MORNING, MORNING + 7200, api_url=fake.urls("garmin")["api_url"])
+    ping = garmin_ping(USER, MORNING, MORNING + 7200, api_url=api_url("garmin"))
 
     fetched = await garmin.API.fetch(http, notification(ping))
 

@@ -12,6 +12,8 @@ import pytest
 from ingestion.providers import health_bridge
 from ingestion.providers.base import Notification, ProviderHttp, Sport, SubSport
 
+from .reading_fakes import notification_of, provider_http
+
 
 def health_export_workout(**overrides: Any) -> dict[str, Any]:
     """A workout as Health Auto Export (export version 2) writes it: an outdoor run recorded by an
@@ -46,15 +48,9 @@ def health_export_workout(**overrides: Any) -> dict[str, Any]:
 
 
 def upload(*workouts: dict[str, Any]) -> Notification:
-    return Notification(
-        provider="health_bridge",
-        owner_id="3f6c2d1e-9a4b-4c8d-b7e6-5a1f0e2d3c4b",
-        object_type="upload",
-        object_id="a5b6c7d8-upload",
-        aspect_type="create",
-        event_time=datetime.now(UTC),
-        payload={"workouts": list(workouts)},
-    )
+    owner_id = "3f6c2d1e-9a4b-4c8d-b7e6-5a1f0e2d3c4b"
+    payload = {"workouts": list(workouts)}
+    return notification_of("health_bridge", owner_id, "a5b6c7d8-upload", payload, object_type="upload")
 
 
 class NoBudget:
@@ -69,14 +65,8 @@ class NoBudget:
 async def http() -> AsyncIterator[ProviderHttp]:
     """Whatever a bridge reader would call answers 500; the budget fails the test first."""
     async with httpx.AsyncClient(transport=httpx.MockTransport(lambda _: httpx.Response(500))) as client:
-        yield ProviderHttp(
-            client,
-            provider="health_bridge",
-            base_url="http://nowhere.invalid",
-            access_token="",
-            provider_user_id="",
-            budget=NoBudget(),
-            priority="live",
+        yield provider_http(
+            "health_bridge", client, "", "", budget=NoBudget(), base_url="http://nowhere.invalid"
         )
 
 

@@ -1,8 +1,8 @@
 """Oura workouts in Relay's model, read as the worker reads them: the workout a webhook names (or its
 deletion), and the workouts of a period page by page, through the fake Oura API."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -12,19 +12,16 @@ from ingestion.providers.base import (
     NotFoundAtProvider,
     Notification,
     Page,
-    Priority,
     ProviderHttp,
     ProviderUnavailable,
     RateLimited,
-    RequestKind,
     TokenRejected,
 )
-from relay_testing.fakes.providers import FakeProviders, ProviderUser
+from relay_testing.fakes.providers import FakeProviders
 from relay_testing.fakes.providers.api import oura as fake_oura
-from relay_testing.fakes.providers.oauth import OAuthServer
-from relay_testing.fakes.providers.state import Consent, Grant
 
-FAKE_URL = "http://providers.test"
+from .reading_fakes import linked_athlete, notification_of, provider_http
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 # A workout as Oura's `GET /v2/usercollection/workout/{document_id}` documents it.
@@ -42,66 +39,13 @@ MORNING_RIDE = {
 }
 
 
-class UnlimitedBudget:
-    async def acquire(self, provider: str, kind: RequestKind, priority: Priority) -> None:
-        return None
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        return None
-
-
-@pytest.fixture
-def fake() -> FakeProviders:
-    fake = FakeProviders()
-    fake_oura.add_routes(fake.app, fake.state, OAuthServer(fake.state))
-    return fake
-
-
-def athlete(fake: FakeProviders) -> tuple[str, str]:
-    """An athlete who authorized Relay at Oura: their Oura user id and access token."""
-    user = fake.state.consenting_user(Consent(user=ProviderUser(provider="oura")), "oura")
-    token = fake.state.new_token()
-    fake.state.store_grant(
-        Grant(
-            provider="oura",
-            user_id=user.user_id,
-            scopes=["personal", "daily", "workout"],
-            access_token=token,
-            access_expires_at=fake.state.now() + 3600,
-        )
-    )
-    return user.user_id, token
-
-
-@pytest.fixture
-async def client(fake: FakeProviders) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as client:
-        yield client
-
-
-def oura_http(client: httpx.AsyncClient, user_id: str, token: str) -> ProviderHttp:
-    return ProviderHttp(
-        client,
-        provider="oura",
-        base_url=f"{FAKE_URL}/oura",
-        access_token=token,
-        provider_user_id=user_id,
-        budget=UnlimitedBudget(),
-        priority="backfill",
-    )
+oura_http = partial(provider_http, "oura", priority="backfill")
 
 
 def workout_event(user_id: str, workout_id: str, event_type: str = "create") -> Notification:
     payload = fake_oura.oura_event(user_id, workout_id, event_type)
-    return Notification(
-        provider="oura",
-        owner_id=user_id,
-        object_type="activity",
-        object_id=workout_id,
-        aspect_type="delete" if event_type == "delete" else "update" if event_type == "update" else "create",
-        event_time=NOW,
-        payload=payload,
-    )
+    aspect = "delete" if event_type == "delete" else "update" if event_type == "update" else "create"
+    return notification_of("oura", user_id, workout_id, payload, aspect_type=aspect, event_time=NOW)
 
 
 def test_a_workout_is_read_in_utc_with_its_offset_label_and_si_units() -> None:
@@ -170,7 +114,7 @@ def test_oura_activities_map_to_relays_sports(activity: str, expected: tuple[str
 async def test_the_workout_a_webhook_names_is_fetched_and_a_deletion_needs_no_call(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "oura")
     workout = fake_oura.oura_workout(
         start=NOW - timedelta(hours=5), activity="walking", source="autodetected"
     )
@@ -198,7 +142,7 @@ async def all_pages(http: ProviderHttp, since: datetime, until: datetime) -> tup
 async def test_a_period_is_read_page_by_page_and_keeps_the_workouts_that_started_in_it(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "oura")
     since, until = datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 8, tzinfo=UTC)
     new_york = -300
     inside = [
@@ -225,7 +169,7 @@ async def test_a_period_is_read_page_by_page_and_keeps_the_workouts_that_started
 async def test_a_refused_token_a_missing_workout_and_oura_failures_are_told_apart(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "oura")
     http = oura_http(client, user_id, token)
     period = (NOW - timedelta(days=7), NOW)
 

@@ -2,9 +2,9 @@
 webhook names, and the exercises of a period (what AccessLink still serves: the last 30 days), through
 the fake AccessLink."""
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -13,19 +13,16 @@ from ingestion.providers import polar
 from ingestion.providers.base import (
     NotFoundAtProvider,
     Notification,
-    Priority,
-    ProviderHttp,
     ProviderUnavailable,
     RateLimited,
-    RequestKind,
     TokenRejected,
 )
-from relay_testing.fakes.providers import FakeProviders, ProviderUser
+from relay_testing.fakes.providers import FakeProviders
 from relay_testing.fakes.providers.api import polar as fake_polar
-from relay_testing.fakes.providers.oauth import OAuthServer
-from relay_testing.fakes.providers.state import Consent, Grant, PolarRegistration
+from relay_testing.fakes.providers.state import PolarRegistration
 
-FAKE_URL = "http://providers.test"
+from .reading_fakes import api_url, linked_athlete, notification_of, provider_http
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 # An exercise as AccessLink's `GET /v3/exercises/{exerciseId}` documents it.
@@ -52,68 +49,20 @@ TRAIL_RUN = {
 }
 
 
-class UnlimitedBudget:
-    async def acquire(self, provider: str, kind: RequestKind, priority: Priority) -> None:
-        return None
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        return None
-
-
-@pytest.fixture
-def fake() -> FakeProviders:
-    fake = FakeProviders()
-    fake_polar.add_routes(fake.app, fake.state, OAuthServer(fake.state))
-    return fake
-
-
 def registered_athlete(fake: FakeProviders) -> tuple[str, str]:
     """An athlete who authorized Relay at Polar and was registered with its client: their Polar user
     id and access token."""
-    user = fake.state.consenting_user(Consent(user=ProviderUser(provider="polar")), "polar")
-    token = fake.state.new_token()
-    fake.state.store_grant(
-        Grant(
-            provider="polar",
-            user_id=user.user_id,
-            scopes=["accesslink.read_all"],
-            access_token=token,
-            access_expires_at=fake.state.now() + 3600,
-        )
-    )
-    fake.state.polar_registrations[user.user_id] = PolarRegistration("relay-1", fake.state.now_datetime())
-    return user.user_id, token
+    user_id, token = linked_athlete(fake, "polar")
+    fake.state.polar_registrations[user_id] = PolarRegistration("relay-1", fake.state.now_datetime())
+    return user_id, token
 
 
-@pytest.fixture
-async def client(fake: FakeProviders) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as client:
-        yield client
-
-
-def polar_http(client: httpx.AsyncClient, user_id: str, token: str) -> ProviderHttp:
-    return ProviderHttp(
-        client,
-        provider="polar",
-        base_url=f"{FAKE_URL}/polar",
-        access_token=token,
-        provider_user_id=user_id,
-        budget=UnlimitedBudget(),
-        priority="live",
-    )
+polar_http = partial(provider_http, "polar")
 
 
 def exercise_event(user_id: str, exercise_id: str) -> Notification:
-    payload = fake_polar.polar_exercise_event(user_id, exercise_id, f"{FAKE_URL}/polar")
-    return Notification(
-        provider="polar",
-        owner_id=user_id,
-        object_type="activity",
-        object_id=exercise_id,
-        aspect_type="create",
-        event_time=NOW,
-        payload=payload,
-    )
+    payload = fake_polar.polar_exercise_event(user_id, exercise_id, api_url("polar"))
+    return notification_of("polar", user_id, exercise_id, payload, event_time=NOW)
 
 
 def test_an_exercise_is_read_in_utc_from_its_local_start_and_offset_in_si_units() -> None:

@@ -3,7 +3,6 @@ in the test's process)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,11 +16,12 @@ from ingestion.providers.base import (
     ProviderHttp,
     ProviderUnavailable,
     RateLimited,
-    RequestKind,
     TokenRejected,
 )
 from ingestion.providers.strava import API, SPORTS, normalize
 from relay_testing.fakes.strava import FakeStrava, StravaAthlete, strava_activity
+
+from .reading_fakes import CountingBudget, notification_of, provider_http
 
 ATHLETE = 134815
 
@@ -374,34 +374,9 @@ def test_a_sport_type_newer_than_relay_falls_back_to_the_older_type() -> None:
 # Reading from Strava's API, against the fake Strava.
 
 
-class CountingBudget:
-    """Grants every request and remembers what was asked and what Strava answered."""
-
-    def __init__(self) -> None:
-        self.acquired: list[tuple[str, RequestKind, Priority]] = []
-        self.statuses: list[int] = []
-
-    async def acquire(self, provider: str, kind: RequestKind, priority: Priority) -> None:
-        self.acquired.append((provider, kind, priority))
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        self.statuses.append(response.status_code)
-
-
 @pytest.fixture
 def fake() -> FakeStrava:
     return FakeStrava()
-
-
-@pytest.fixture
-async def client(fake: FakeStrava) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as http:
-        yield http
-
-
-@pytest.fixture
-def budget() -> CountingBudget:
-    return CountingBudget()
 
 
 async def strava_http(
@@ -414,14 +389,14 @@ async def strava_http(
     priority: Priority = "live",
 ) -> ProviderHttp:
     tokens = await fake.issue_grant(StravaAthlete(id=athlete_id), scopes=scopes)
-    return ProviderHttp(
+    return provider_http(
+        "strava",
         client,
-        provider="strava",
-        base_url="http://strava.test/api/v3",
-        access_token=tokens["access_token"],
-        provider_user_id=str(athlete_id),
+        str(athlete_id),
+        tokens["access_token"],
         budget=budget,
         priority=priority,
+        base_url="http://strava.test/api/v3",
     )
 
 
@@ -432,15 +407,15 @@ def notification(
     object_type: str = "activity",
     updates: dict[str, str] | None = None,
 ) -> Notification:
-    return Notification(
-        provider="strava",
-        owner_id=str(ATHLETE),
-        object_type=object_type,
-        object_id=str(object_id),
+    return notification_of(
+        "strava",
+        str(ATHLETE),
+        str(object_id),
+        {},
         aspect_type=aspect_type,
+        object_type=object_type,
         event_time=datetime(2025, 6, 14, 7, 0, 3, tzinfo=UTC),
-        payload={},
-        updates=updates or {},
+        updates=updates,
     )
 
 

@@ -1,7 +1,6 @@
 """Wahoo's workouts in Relay's model: the summary and its workout read from the webhook, completed from the
 API when the workout is missing, and a period read page by page, most recent first, against the fake."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,88 +18,23 @@ from ingestion.providers.base import (
     TokenRejected,
 )
 from relay_testing.fakes.providers import FakeProviders
-from relay_testing.fakes.providers.api import wahoo as fake_wahoo
 from relay_testing.fakes.providers.api.wahoo import wahoo_webhook, wahoo_workout
-from relay_testing.fakes.providers.oauth import OAuthServer
+
+from .reading_fakes import CountingBudget, linked_athlete, notification_of, provider_http
 
 USER = "60462"
-REDIRECT_URI = "http://localhost:8080/api/providers/wahoo/callback"
 SUMMER_MORNING = datetime(2024, 6, 1, 6, 0, tzinfo=UTC)
 
 
-class CountingBudget:
-    """A budget that never runs out and counts the requests made."""
-
-    def __init__(self) -> None:
-        self.requests = 0
-
-    async def acquire(self, provider: str, kind: str, priority: str) -> None:
-        self.requests += 1
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        pass
-
-
 @pytest.fixture
-async def fake(fake_providers: FakeProviders) -> FakeProviders:
-    if "/wahoo/v1/workouts" not in {getattr(r, "path", "") for r in fake_providers.app.routes}:
-        fake_wahoo.add_routes(fake_providers.app, fake_providers.state, OAuthServer(fake_providers.state))
-    return fake_providers
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=5.0) as http:
-        yield http
-
-
-@pytest.fixture
-def budget() -> CountingBudget:
-    return CountingBudget()
-
-
-@pytest.fixture
-async def http(fake: FakeProviders, client: httpx.AsyncClient, budget: CountingBudget) -> ProviderHttp:
+def http(fake: FakeProviders, client: httpx.AsyncClient, budget: CountingBudget) -> ProviderHttp:
     """Wahoo's API on the fake, for an athlete who linked their account."""
-    await fake.queue_user("wahoo", user_id=USER)
-    params = {
-        "client_id": fake.client_id,
-        "response_type": "code",
-        "redirect_uri": REDIRECT_URI,
-        "state": "s",
-    }
-    location = await fake.authorize(
-        "wahoo", str(httpx.URL(fake.urls("wahoo")["authorize_url"], params=params))
-    )
-    form = {
-        "grant_type": "authorization_code",
-        "code": location.params["code"],
-        "redirect_uri": REDIRECT_URI,
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-    }
-    tokens = (await client.post(fake.urls("wahoo")["token_url"], data=form)).json()
-    return ProviderHttp(
-        client,
-        provider="wahoo",
-        base_url=fake.urls("wahoo")["api_url"],
-        access_token=tokens["access_token"],
-        provider_user_id=USER,
-        budget=budget,
-        priority="backfill",
-    )
+    user_id, token = linked_athlete(fake, "wahoo", USER)
+    return provider_http("wahoo", client, user_id, token, budget=budget, priority="backfill")
 
 
 def notification(payload: dict[str, Any], object_id: str) -> Notification:
-    return Notification(
-        provider="wahoo",
-        owner_id=USER,
-        object_type="activity",
-        object_id=object_id,
-        aspect_type="create",
-        event_time=datetime.now(UTC),
-        payload=payload,
-    )
+    return notification_of("wahoo", USER, object_id, payload)
 
 
 # Reading a workout.

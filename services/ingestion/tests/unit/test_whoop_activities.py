@@ -2,8 +2,8 @@
 webhook names (a `workout.deleted` needs no call), and the workouts of a period page by page, through the
 fake WHOOP API."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import httpx
 import pytest
@@ -12,19 +12,15 @@ from ingestion.providers import whoop
 from ingestion.providers.base import (
     NotFoundAtProvider,
     Notification,
-    Priority,
-    ProviderHttp,
     ProviderUnavailable,
     RateLimited,
-    RequestKind,
     TokenRejected,
 )
-from relay_testing.fakes.providers import FakeProviders, ProviderUser
+from relay_testing.fakes.providers import FakeProviders
 from relay_testing.fakes.providers.api import whoop as fake_whoop
-from relay_testing.fakes.providers.oauth import OAuthServer
-from relay_testing.fakes.providers.state import Consent, Grant
 
-FAKE_URL = "http://providers.test"
+from .reading_fakes import linked_athlete, notification_of, provider_http
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 # A workout as WHOOP's `GET /developer/v2/activity/workout/{workoutId}` documents it.
@@ -61,65 +57,13 @@ TEMPO_RUN = {
 }
 
 
-class UnlimitedBudget:
-    async def acquire(self, provider: str, kind: RequestKind, priority: Priority) -> None:
-        return None
-
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        return None
-
-
-@pytest.fixture
-def fake() -> FakeProviders:
-    fake = FakeProviders()
-    fake_whoop.add_routes(fake.app, fake.state, OAuthServer(fake.state))
-    return fake
-
-
-def athlete(fake: FakeProviders) -> tuple[str, str]:
-    """An athlete who authorized Relay at WHOOP: their WHOOP user id and access token."""
-    user = fake.state.consenting_user(Consent(user=ProviderUser(provider="whoop")), "whoop")
-    token = fake.state.new_token()
-    fake.state.store_grant(
-        Grant(
-            provider="whoop",
-            user_id=user.user_id,
-            scopes=["offline", "read:workout"],
-            access_token=token,
-            access_expires_at=fake.state.now() + 3600,
-        )
-    )
-    return user.user_id, token
-
-
-@pytest.fixture
-async def client(fake: FakeProviders) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app)) as client:
-        yield client
-
-
-def whoop_http(client: httpx.AsyncClient, user_id: str, token: str) -> ProviderHttp:
-    return ProviderHttp(
-        client,
-        provider="whoop",
-        base_url=f"{FAKE_URL}/whoop",
-        access_token=token,
-        provider_user_id=user_id,
-        budget=UnlimitedBudget(),
-        priority="live",
-    )
+whoop_http = partial(provider_http, "whoop")
 
 
 def workout_event(user_id: str, workout_id: str, event_type: str = "workout.updated") -> Notification:
-    return Notification(
-        provider="whoop",
-        owner_id=user_id,
-        object_type="activity",
-        object_id=workout_id,
-        aspect_type="delete" if event_type == "workout.deleted" else "update",
-        event_time=NOW,
-        payload=fake_whoop.whoop_event(user_id, workout_id, event_type),
-    )
+    payload = fake_whoop.whoop_event(user_id, workout_id, event_type)
+    aspect = "delete" if event_type == "workout.deleted" else "update"
+    return notification_of("whoop", user_id, workout_id, payload, aspect_type=aspect, event_time=NOW)
 
 
 def test_a_scored_workout_is_read_with_its_offset_and_kilojoules_as_kilocalories() -> None:
@@ -181,7 +125,7 @@ def test_whoop_sports_map_to_relays(sport_name: str, expected: tuple[str, str | 
 async def test_an_updated_workout_is_fetched_by_its_uuid_and_a_deleted_one_needs_no_call(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "whoop")
     workout = fake_whoop.whoop_workout(start=NOW - timedelta(hours=2), user_id=user_id, sport_name="cycling")
     await fake.put_activity("whoop", user_id, workout["id"], workout)
     http = whoop_http(client, user_id, token)
@@ -199,7 +143,7 @@ async def test_an_updated_workout_is_fetched_by_its_uuid_and_a_deleted_one_needs
 async def test_a_period_is_read_25_workouts_a_page_without_those_that_only_overlap_it(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "whoop")
     since, until = datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 5, 1, tzinfo=UTC)
     inside = [
         fake_whoop.whoop_workout(start=since + timedelta(hours=20 * n), user_id=user_id) for n in range(30)
@@ -230,7 +174,7 @@ async def test_a_period_is_read_25_workouts_a_page_without_those_that_only_overl
 async def test_a_refused_token_a_missing_workout_and_whoop_failures_are_told_apart(
     fake: FakeProviders, client: httpx.AsyncClient
 ) -> None:
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "whoop")
     http = whoop_http(client, user_id, token)
     period = (NOW - timedelta(days=7), NOW)
 
@@ -239,7 +183,7 @@ async def test_a_refused_token_a_missing_workout_and_whoop_failures_are_told_apa
     await fake.revoke_grants("whoop", user_id)
     with pytest.raises(TokenRejected):
         await whoop.API.list_activities(http, *period, None)
-    user_id, token = athlete(fake)
+    user_id, token = linked_athlete(fake, "whoop")
     http = whoop_http(client, user_id, token)
     await fake.fail_next("whoop", "server_error")
     with pytest.raises(ProviderUnavailable):
