@@ -22,6 +22,7 @@ from ingestion.providers.base import (
     SubSport,
     TokenRejected,
 )
+from ingestion.providers.values import integer_or_text, number_or_text
 
 PROVIDER = "coros"
 SPORT_LIST_PATH = "/v2/coros/sport/list"
@@ -97,17 +98,17 @@ def sport_of(mode: int, sub_mode: int) -> tuple[Sport, SubSport | None]:
 def normalize(payload: dict[str, Any]) -> ActivityData | None:
     """One COROS workout summary as Relay's activity; None without an id, a sport or a start."""
     label_id = payload.get("labelId")
-    mode = _int(payload.get("mode"))
-    sub_mode = _int(payload.get("subMode")) or 0
-    start = _int(payload.get("startTime"))
+    mode = integer_or_text(payload.get("mode"))
+    sub_mode = integer_or_text(payload.get("subMode")) or 0
+    start = integer_or_text(payload.get("startTime"))
     if label_id in (None, "") or mode is None or start is None:
         return None
     sport, sub_sport = sport_of(mode, sub_mode)
-    end = _int(payload.get("endTime"))
-    duration = _int(payload.get("duration"))
-    distance = _number(payload.get("distance"))
-    zone = _int(payload.get("startTimezone"))
-    calorie = _number(payload.get("calorie"))
+    end = integer_or_text(payload.get("endTime"))
+    duration = integer_or_text(payload.get("duration"))
+    distance = number_or_text(payload.get("distance"))
+    zone = integer_or_text(payload.get("startTimezone"))
+    calorie = number_or_text(payload.get("calorie"))
     return ActivityData(
         provider=PROVIDER,
         external_id=str(label_id),
@@ -121,10 +122,10 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         elapsed_time_s=end - start if end is not None and end >= start else duration,
         moving_time_s=duration,
         distance_m=distance,
-        average_heartrate=_number(payload.get("avgHeartRate")),
+        average_heartrate=number_or_text(payload.get("avgHeartRate")),
         # COROS's own speed field is a pace for some sports: the speed is the distance over the time.
         average_speed_mps=distance / duration if distance and duration else None,
-        average_cadence=_number(payload.get("avgFrequency")),
+        average_cadence=number_or_text(payload.get("avgFrequency")),
         calories=calorie / CALORIES_PER_KCAL if calorie is not None else None,
         device_name=_text(payload.get("deviceName")),
         raw=payload,
@@ -191,24 +192,6 @@ def _workouts(answer: Any) -> list[dict[str, Any]]:
     if not isinstance(data, list):
         raise ProviderUnavailable("coros answered data that is not a list")
     return [workout for workout in data if isinstance(workout, dict)]
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
 
 
 def _text(value: Any) -> str | None:

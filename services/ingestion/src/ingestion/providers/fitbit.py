@@ -24,6 +24,7 @@ from ingestion.providers.base import (
     Sport,
     SubSport,
 )
+from ingestion.providers.values import aware, number
 
 PROVIDER = "fitbit"
 ACTIVITY_LIST_PATH = "/1/user/-/activities/list.json"
@@ -103,24 +104,8 @@ def sport_of(activity_type_id: Any, activity_name: Any) -> SportAndSub:
     return "other", None
 
 
-def _aware(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def _seconds(milliseconds: Any) -> int | None:
-    value = _number(milliseconds)
+    value = number(milliseconds)
     return round(value / 1000) if value is not None else None
 
 
@@ -129,14 +114,14 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
     Every exercise Fitbit logs is kept, auto-detected walks included: it logs only those that lasted
     (10 minutes or more), and walking is part of an athlete's load."""
     log_id = payload.get("logId")
-    start = _aware(payload.get("startTime"))
+    start = aware(payload.get("startTime"))
     if log_id in (None, "") or start is None:
         return None
     metres_per_unit = METRES_PER_UNIT.get(str(payload.get("distanceUnit", "Kilometer")), 1000.0)
     metres_per_climb_unit = METRES_PER_FOOT if payload.get("distanceUnit") == "Mile" else 1.0
-    distance = _number(payload.get("distance"))
-    elevation = _number(payload.get("elevationGain"))
-    speed = _number(payload.get("speed"))
+    distance = number(payload.get("distance"))
+    elevation = number(payload.get("elevationGain"))
+    speed = number(payload.get("speed"))
     source = payload.get("source")
     if not isinstance(source, dict):
         source = {}
@@ -156,9 +141,9 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         moving_time_s=_seconds(payload.get("activeDuration")),
         distance_m=distance * metres_per_unit if distance is not None else None,
         elevation_gain_m=elevation * metres_per_climb_unit if elevation is not None else None,
-        average_heartrate=_number(payload.get("averageHeartRate")),
+        average_heartrate=number(payload.get("averageHeartRate")),
         average_speed_mps=speed * metres_per_unit / 3600 if speed is not None else None,
-        calories=_number(payload.get("calories")),
+        calories=number(payload.get("calories")),
         device_name=source.get("name") if isinstance(source.get("name"), str) else None,
         is_manual=payload.get("logType") == "manual",
         raw=payload,
@@ -167,7 +152,7 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
 
 def _local_day(entry: dict[str, Any]) -> date | None:
     """The date of the entry in the athlete's local time, the one notifications name."""
-    start = _aware(entry.get("startTime"))
+    start = aware(entry.get("startTime"))
     return start.date() if start is not None else None
 
 

@@ -19,6 +19,7 @@ from ingestion.providers.base import (
     Sport,
     SubSport,
 )
+from ingestion.providers.values import number
 
 PROVIDER = "garmin"
 ACTIVITIES_PATH = "/wellness-api/rest/activities"
@@ -109,14 +110,14 @@ def sport_of(activity_type: str) -> tuple[Sport, SubSport | None]:
 def normalize(payload: dict[str, Any]) -> ActivityData | None:
     """One Garmin activity summary as Relay's activity. None for what is not one activity: a
     multisport parent (its legs come as summaries of their own) or a summary without a start."""
-    start = _number(payload.get("startTimeInSeconds"))
+    start = number(payload.get("startTimeInSeconds"))
     external_id = payload.get("summaryId") or payload.get("activityId")
     if start is None or external_id is None or payload.get("isParent") is True:
         return None
     activity_type = str(payload.get("activityType") or "OTHER")
     sport, sub_sport = sport_of(activity_type)
-    offset = _number(payload.get("startTimeOffsetInSeconds"))
-    duration = _number(payload.get("durationInSeconds"))
+    offset = number(payload.get("startTimeOffsetInSeconds"))
+    duration = number(payload.get("durationInSeconds"))
     return ActivityData(
         provider=PROVIDER,
         external_id=str(external_id),
@@ -128,15 +129,15 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         start_time=datetime.fromtimestamp(start, UTC),
         utc_offset_seconds=int(offset) if offset is not None else None,
         elapsed_time_s=round(duration) if duration is not None else None,
-        distance_m=_number(payload.get("distanceInMeters")),
-        elevation_gain_m=_number(payload.get("totalElevationGainInMeters")),
-        average_heartrate=_number(payload.get("averageHeartRateInBeatsPerMinute")),
-        max_heartrate=_number(payload.get("maxHeartRateInBeatsPerMinute")),
-        average_power_w=_number(payload.get("averagePowerInWatts")),
-        average_speed_mps=_number(payload.get("averageSpeedInMetersPerSecond")),
-        max_speed_mps=_number(payload.get("maxSpeedInMetersPerSecond")),
+        distance_m=number(payload.get("distanceInMeters")),
+        elevation_gain_m=number(payload.get("totalElevationGainInMeters")),
+        average_heartrate=number(payload.get("averageHeartRateInBeatsPerMinute")),
+        max_heartrate=number(payload.get("maxHeartRateInBeatsPerMinute")),
+        average_power_w=number(payload.get("averagePowerInWatts")),
+        average_speed_mps=number(payload.get("averageSpeedInMetersPerSecond")),
+        max_speed_mps=number(payload.get("maxSpeedInMetersPerSecond")),
         average_cadence=_first_number(payload, _CADENCE_FIELDS.get(sport, ())),
-        calories=_number(payload.get("activeKilocalories")),
+        calories=number(payload.get("activeKilocalories")),
         device_name=_text(payload.get("deviceName")),
         is_manual=payload.get("manual") is True,
         raw={key: value for key, value in payload.items() if key not in CREDENTIAL_FIELDS},
@@ -199,15 +200,9 @@ def _owned_by(activity: ActivityData, provider_user_id: str) -> ActivityData:
     return activity.model_copy(update={"provider_user_id": provider_user_id})
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def _first_number(payload: dict[str, Any], fields: tuple[str, ...]) -> float | None:
     for field_name in fields:
-        value = _number(payload.get(field_name))
+        value = number(payload.get(field_name))
         if value is not None:
             return value
     return None

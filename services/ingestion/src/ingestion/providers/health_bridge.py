@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from ingestion.providers.base import ActivityData, Fetched, Notification, Page, ProviderHttp, Sport, SubSport
+from ingestion.providers.values import number
 
 PROVIDER = "health_bridge"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S %z"
@@ -99,7 +100,7 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
     location = payload.get("location") if isinstance(payload.get("location"), str) else None
     sport, sub_sport = sport_of(name, location, payload.get("isIndoor"))
     end = _time(payload.get("end"))
-    duration = _number(payload.get("duration"))
+    duration = number(payload.get("duration"))
     elapsed = duration if duration is not None else (end - start).total_seconds() if end else None
     offset = start.utcoffset()
     heart_rate = _mapping(payload.get("heartRate"))
@@ -175,19 +176,13 @@ def _time(value: Any) -> datetime | None:
 
 def _quantity(value: Any) -> float | None:
     """The `qty` of a quantity (or a bare number, as older exports write some)."""
-    return _number(value.get("qty")) if isinstance(value, dict) else _number(value)
+    return number(value.get("qty")) if isinstance(value, dict) else number(value)
 
 
 def _converted(value: Any, factors: dict[str, float]) -> float | None:
     """A quantity in Relay's unit; None when its unit is not one the table knows (never a guess)."""
     if not isinstance(value, dict):
         return None
-    quantity = _number(value.get("qty"))
+    quantity = number(value.get("qty"))
     factor = factors.get(str(value.get("units", "")).strip().lower())
     return quantity * factor if quantity is not None and factor is not None else None
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)

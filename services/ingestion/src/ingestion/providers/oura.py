@@ -22,6 +22,7 @@ from ingestion.providers.base import (
     Sport,
     SubSport,
 )
+from ingestion.providers.values import aware, number
 
 PROVIDER = "oura"
 WORKOUTS_PATH = "/v2/usercollection/workout"
@@ -89,29 +90,13 @@ def sport_of(activity: str | None) -> SportAndSub:
     return "other", None
 
 
-def _aware(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def normalize(payload: dict[str, Any]) -> ActivityData | None:
     """An Oura workout in Relay's model; None when it lacks an id or a readable start."""
     workout_id = payload.get("id")
-    start = _aware(payload.get("start_datetime"))
+    start = aware(payload.get("start_datetime"))
     if not workout_id or start is None:
         return None
-    end = _aware(payload.get("end_datetime"))
+    end = aware(payload.get("end_datetime"))
     activity = payload.get("activity") if isinstance(payload.get("activity"), str) else None
     sport, sub_sport = sport_of(activity)
     offset = start.utcoffset()
@@ -126,8 +111,8 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         start_time=start.astimezone(UTC),
         utc_offset_seconds=int(offset.total_seconds()) if offset is not None else None,
         elapsed_time_s=round((end - start).total_seconds()) if end is not None and end >= start else None,
-        distance_m=_number(payload.get("distance")),
-        calories=_number(payload.get("calories")),
+        distance_m=number(payload.get("distance")),
+        calories=number(payload.get("calories")),
         is_manual=payload.get("source") == "manual",
         raw=payload,
     )

@@ -23,6 +23,7 @@ from ingestion.providers.base import (
     Sport,
     SubSport,
 )
+from ingestion.providers.values import number
 
 PROVIDER = "polar"
 EXERCISES_PATH = "/v3/exercises"
@@ -120,12 +121,6 @@ def _start(start_time: str, offset_minutes: Any) -> tuple[datetime, int | None] 
     return local.replace(tzinfo=UTC), None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def normalize(payload: dict[str, Any]) -> ActivityData | None:
     """An AccessLink exercise in Relay's model; None when it lacks an id or a readable start."""
     exercise_id = payload.get("id")
@@ -153,10 +148,10 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         start_time=start_utc,
         utc_offset_seconds=offset_seconds,
         elapsed_time_s=round(duration) if duration is not None else None,
-        distance_m=_number(payload.get("distance")),
-        average_heartrate=_number(heart_rate.get("average")),
-        max_heartrate=_number(heart_rate.get("maximum")),
-        calories=_number(payload.get("calories")),
+        distance_m=number(payload.get("distance")),
+        average_heartrate=number(heart_rate.get("average")),
+        max_heartrate=number(heart_rate.get("maximum")),
+        calories=number(payload.get("calories")),
         device_name=payload.get("device") if isinstance(payload.get("device"), str) else None,
         raw=payload,
     )

@@ -32,6 +32,7 @@ from ingestion.providers.base import (
     Sport,
     SubSport,
 )
+from ingestion.providers.values import number
 
 PROVIDER = "strava"
 PER_PAGE = 200
@@ -131,7 +132,7 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         moving_time_s=_seconds(payload.get("moving_time")),
         distance_m=distance,
         # Nothing climbs without moving: a manual entry's 0 is no measurement.
-        elevation_gain_m=None if manual or distance is None else _number(payload.get("total_elevation_gain")),
+        elevation_gain_m=None if manual or distance is None else number(payload.get("total_elevation_gain")),
         average_heartrate=_positive(heart.get("average_heartrate")),
         max_heartrate=_positive(heart.get("max_heartrate")),
         average_power_w=_positive(power.get("average_watts")),
@@ -221,14 +222,14 @@ def _start_time(payload: dict[str, Any]) -> datetime | None:
     start = _parse_time(payload.get("start_date"))
     if start is not None:
         return start.astimezone(UTC) if start.tzinfo else start.replace(tzinfo=UTC)
-    local, offset = _parse_time(payload.get("start_date_local")), _number(payload.get("utc_offset"))
+    local, offset = _parse_time(payload.get("start_date_local")), number(payload.get("utc_offset"))
     if local is None or offset is None:
         return None
     return local.replace(tzinfo=UTC) - timedelta(seconds=offset)
 
 
 def _utc_offset(payload: dict[str, Any], start_time: datetime) -> int | None:
-    offset = _number(payload.get("utc_offset"))
+    offset = number(payload.get("utc_offset"))
     if offset is not None:
         return round(offset)
     # Strava writes the local start with a `Z` as if it were UTC: the difference is the offset.
@@ -260,17 +261,11 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def _positive(value: Any) -> float | None:
-    number = _number(value)
-    return number if number is not None and number > 0 else None
+    read = number(value)
+    return read if read is not None and read > 0 else None
 
 
 def _seconds(value: Any) -> int | None:
-    number = _positive(value)
-    return round(number) if number is not None else None
+    seconds = _positive(value)
+    return round(seconds) if seconds is not None else None

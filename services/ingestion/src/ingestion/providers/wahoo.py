@@ -20,6 +20,7 @@ from ingestion.providers.base import (
     Sport,
     SubSport,
 )
+from ingestion.providers.values import integer_or_text, number_or_text
 
 PROVIDER = "wahoo"
 WORKOUTS_PATH = "/v1/workouts"
@@ -109,14 +110,14 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
     start = _time(workout.get("starts"))
     if workout.get("id") is None or start is None:
         return None
-    type_id = _int(workout.get("workout_type_id"))
+    type_id = integer_or_text(workout.get("workout_type_id"))
     sport, sub_sport = sport_of(type_id)
     zone = _zone(summary.get("time_zone"))
     offset = start.astimezone(zone).utcoffset() if zone else None
-    minutes = _number(workout.get("minutes"))
+    minutes = number_or_text(workout.get("minutes"))
     # A workout without its summary yet still says how long it lasted, in whole minutes.
-    elapsed = _number(summary.get("duration_total_accum")) or (minutes * 60 if minutes else None)
-    moving = _number(summary.get("duration_active_accum"))
+    elapsed = number_or_text(summary.get("duration_total_accum")) or (minutes * 60 if minutes else None)
+    moving = number_or_text(summary.get("duration_active_accum"))
     return ActivityData(
         provider=PROVIDER,
         external_id=str(workout["id"]),
@@ -130,14 +131,14 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         utc_offset_seconds=int(offset.total_seconds()) if offset is not None else None,
         elapsed_time_s=round(elapsed) if elapsed is not None else None,
         moving_time_s=round(moving) if moving is not None else None,
-        distance_m=_number(summary.get("distance_accum")),
-        elevation_gain_m=_number(summary.get("ascent_accum")),
-        average_heartrate=_number(summary.get("heart_rate_avg")),
-        average_power_w=_number(summary.get("power_avg", summary.get("power_bike_avg"))),
-        normalized_power_w=_number(summary.get("power_bike_np_last")),
-        average_speed_mps=_number(summary.get("speed_avg")),
-        average_cadence=_number(summary.get("cadence_avg")),
-        calories=_number(summary.get("calories_accum")),
+        distance_m=number_or_text(summary.get("distance_accum")),
+        elevation_gain_m=number_or_text(summary.get("ascent_accum")),
+        average_heartrate=number_or_text(summary.get("heart_rate_avg")),
+        average_power_w=number_or_text(summary.get("power_avg", summary.get("power_bike_avg"))),
+        normalized_power_w=number_or_text(summary.get("power_bike_np_last")),
+        average_speed_mps=number_or_text(summary.get("speed_avg")),
+        average_cadence=number_or_text(summary.get("cadence_avg")),
+        calories=number_or_text(summary.get("calories_accum")),
         is_manual=summary.get("manual") is True,
         raw={key: value for key, value in payload.items() if key not in CREDENTIAL_FIELDS},
     )
@@ -185,7 +186,7 @@ class WahooApi:
             if since <= activity.start_time < until:
                 owner = activity.provider_user_id or http.provider_user_id
                 activities.append(activity.model_copy(update={"provider_user_id": owner}))
-        total = _int(answer.get("total"))
+        total = integer_or_text(answer.get("total"))
         last_page = len(workouts) < PER_PAGE or (total is not None and page * PER_PAGE >= total)
         return Page(
             activities=activities, cursor=None if last_page or older_than_since else {"page": page + 1}
@@ -223,25 +224,6 @@ def _zone(value: Any) -> ZoneInfo | None:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         return None
-
-
-def _int(value: Any) -> int | None:
-    number = _number(value)
-    return int(number) if number is not None else None
-
-
-def _number(value: Any) -> float | None:
-    """Wahoo's numbers, which it often writes as text (`"24909.71"`)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return None
-    return None
 
 
 def _text(value: Any) -> str | None:

@@ -25,6 +25,7 @@ from ingestion.providers.base import (
     Sport,
     SubSport,
 )
+from ingestion.providers.values import aware, number
 
 PROVIDER = "whoop"
 WORKOUTS_PATH = "/developer/v2/activity/workout"
@@ -89,35 +90,19 @@ def whoop_time(moment: datetime) -> str:
     return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
-def _aware(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
 def normalize(payload: dict[str, Any]) -> ActivityData | None:
     """A WHOOP v2 workout in Relay's model; None when it lacks an id or a readable start."""
     workout_id = payload.get("id")
-    start = _aware(payload.get("start"))
+    start = aware(payload.get("start"))
     if not workout_id or start is None:
         return None
-    end = _aware(payload.get("end"))
+    end = aware(payload.get("end"))
     sport_name = payload.get("sport_name") if isinstance(payload.get("sport_name"), str) else None
     sport, sub_sport = sport_of(sport_name)
     score = payload.get("score")
     if not isinstance(score, dict) or payload.get("score_state") not in (None, "SCORED"):
         score = {}
-    kilojoules = _number(score.get("kilojoule"))
+    kilojoules = number(score.get("kilojoule"))
     user_id = payload.get("user_id")
     return ActivityData(
         provider=PROVIDER,
@@ -129,10 +114,10 @@ def normalize(payload: dict[str, Any]) -> ActivityData | None:
         start_time=start.astimezone(UTC),
         utc_offset_seconds=offset_seconds(payload.get("timezone_offset")),
         elapsed_time_s=round((end - start).total_seconds()) if end is not None and end >= start else None,
-        distance_m=_number(score.get("distance_meter")),
-        elevation_gain_m=_number(score.get("altitude_gain_meter")),
-        average_heartrate=_number(score.get("average_heart_rate")),
-        max_heartrate=_number(score.get("max_heart_rate")),
+        distance_m=number(score.get("distance_meter")),
+        elevation_gain_m=number(score.get("altitude_gain_meter")),
+        average_heartrate=number(score.get("average_heart_rate")),
+        max_heartrate=number(score.get("max_heart_rate")),
         calories=kilojoules / KILOJOULES_PER_KILOCALORIE if kilojoules is not None else None,
         raw=payload,
     )
