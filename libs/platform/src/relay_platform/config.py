@@ -64,6 +64,7 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str = "http://127.0.0.1:4318"
     outbox_poll_interval_seconds: float = 1.0
     outbox_batch_size: int = 500
+    outbox_linger_seconds: float = 0.01
     consumer_max_attempts: int = 5
     consumer_retry_backoff_seconds: float = 0.2
     shutdown_grace_seconds: float = 15.0

@@ -65,22 +65,29 @@ async def add_events(session: AsyncSession, envelopes: Sequence[Envelope], *, to
     if not envelopes:
         return
     trace_headers = current_trace_headers()
+    # Many rows bound to one statement, compiled once whatever their number.
     await session.exec(
-        insert(OutboxMessage).values([_row(e, topic_prefix, trace_headers) for e in envelopes])
+        insert(OutboxMessage.__table__),  # type: ignore[attr-defined]
+        params=[_row(e, topic_prefix, trace_headers) for e in envelopes],
     )
     # Delivered only if the transaction commits; wakes the relay at once instead of at its next poll.
     await session.exec(text("SELECT pg_notify(:channel, '')").bindparams(channel=NOTIFY_CHANNEL))  # type: ignore[call-overload]
 
 
+def traced(envelope: Envelope, trace_headers: dict[str, str] | None = None) -> Envelope:
+    """`envelope` carrying the current trace (or `trace_headers`') unless it already carries one: an
+    event staged later, outside the request that caused it, still joins that request's trace."""
+    headers = current_trace_headers() if trace_headers is None else trace_headers
+    if envelope.traceparent is not None or "traceparent" not in headers:
+        return envelope
+    return envelope.model_copy(
+        update={"traceparent": headers["traceparent"], "tracestate": headers.get("tracestate")}
+    )
+
+
 def _row(envelope: Envelope, topic_prefix: str, trace_headers: dict[str, str]) -> dict[str, Any]:
     topic = f"{topic_prefix}{topic_for_service(envelope.producer).name}"
-    if envelope.traceparent is None and "traceparent" in trace_headers:
-        envelope = envelope.model_copy(
-            update={
-                "traceparent": trace_headers["traceparent"],
-                "tracestate": trace_headers.get("tracestate"),
-            }
-        )
+    envelope = traced(envelope, trace_headers)
     headers = {
         "event_type": envelope.type,
         "event_version": str(envelope.version),
@@ -123,6 +130,7 @@ class OutboxRelay:
         metrics: PlatformMetrics,
         poll_interval: float = 1.0,
         batch_size: int = 500,
+        linger: float = 0.0,
         retention: timedelta = timedelta(days=3),
     ) -> None:
         self._sessionmaker = sessionmaker
@@ -131,6 +139,7 @@ class OutboxRelay:
         self._metrics = metrics
         self._poll_interval = poll_interval
         self._batch_size = batch_size
+        self._linger = linger
         self._retention = retention
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -194,6 +203,9 @@ class OutboxRelay:
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+        if self._wakeup.is_set() and not self._stopping.is_set():
+            # Woken by a commit: the commits right behind it are relayed in the same batch.
+            await asyncio.sleep(self._linger)
         self._wakeup.clear()
 
     async def relay_pending(self) -> int:
@@ -215,6 +227,7 @@ class OutboxRelay:
                     update(OutboxMessage)
                     .where(col(OutboxMessage.id).in_([row.id for row in rows]))
                     .values(published_at=func.now())
+                    .execution_options(synchronize_session=False)
                 )
                 for row in rows:
                     self._metrics.outbox_published.labels(topic=row.topic).inc()

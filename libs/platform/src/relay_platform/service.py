@@ -119,7 +119,11 @@ def create_service_app(
         app.add_middleware(RateLimitMiddleware, metrics=metrics)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     FastAPIInstrumentor.instrument_app(
-        app, tracer_provider=tracer_provider, excluded_urls="healthz,readyz,metrics"
+        app,
+        tracer_provider=tracer_provider,
+        excluded_urls="healthz,readyz,metrics",
+        # One span per request: spans of each body chunk received and sent tell an operator nothing.
+        exclude_spans=["receive", "send"],
     )
     app.include_router(_operations_router(service, registry))
     for router in routers:
@@ -145,6 +149,7 @@ def _build(
         metrics=metrics,
         poll_interval=settings.outbox_poll_interval_seconds,
         batch_size=settings.outbox_batch_size,
+        linger=settings.outbox_linger_seconds,
     )
     consumers = Consumers(
         service=service, settings=settings, broker=broker, sessionmaker=sessionmaker, metrics=metrics

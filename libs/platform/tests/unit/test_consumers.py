@@ -66,3 +66,16 @@ async def test_an_event_type_without_a_handler_is_skipped_without_a_transaction(
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish(event.to_bytes(), topic="relay.identity.events")
     assert metrics.consumed.labels(consumer="audit.trail", outcome="skipped")._value.get() == 1
+
+
+async def test_an_event_announced_in_its_header_as_another_consumers_is_skipped_unread(
+    setup: tuple[KafkaBroker, Consumers, PlatformMetrics],
+) -> None:
+    broker, _, metrics = setup
+    async with TestKafkaBroker(broker) as test_broker:
+        # Not even decoded: a body only the consumers of that type read is theirs to judge.
+        await test_broker.publish(
+            b"{truncated", topic="relay.identity.events", headers={"event_type": "identity.profile.updated"}
+        )
+    assert metrics.consumed.labels(consumer="audit.trail", outcome="skipped")._value.get() == 1
+    assert metrics.dead_letters.labels(consumer="audit.trail")._value.get() == 0
