@@ -91,6 +91,10 @@ class Settings(ServiceSettings):
     worker_idle_seconds: float = Field(
         default=1.0, description="How long an idle worker waits before looking for work again."
     )
+    worker_linger_seconds: float = Field(
+        default=0.02,
+        description="How long a woken worker waits for more of a burst, to take it in one batch.",
+    )
     live_reserve_percent: int = Field(
         default=20,
         description="Share of each rate-limit window backfills leave to live notifications.",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, literal_column, or_, text, update
+from sqlalchemy import and_, case, delete, func, literal_column, or_, text, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased, defer
@@ -26,17 +26,20 @@ from ingestion.models import (
 )
 
 
-async def insert_notification(session: AsyncSession, notification: ProviderNotification) -> uuid.UUID | None:
-    """Stores the notification unless the same one is already stored; returns its id when it is new."""
-    # Left unset, the database's clock stamps its arrival and makes it due at once.
-    values = notification.model_dump(exclude={"received_at", "next_attempt_at"}, exclude_none=True)
+async def insert_notifications(session: AsyncSession, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+    """Stores the notifications (`id`s chosen by the caller) except those already stored (the same
+    fingerprint, also twice in `rows`); returns the ids of those stored. The database's clock stamps
+    their arrival and makes them due at once."""
+    if not rows:
+        return set()
+    table = ProviderNotification.__table__  # type: ignore[attr-defined]
+    # One statement of many VALUES, compiled once whatever the number of rows.
     statement = (
-        insert(ProviderNotification)
-        .values(**values)
+        insert(table)
         .on_conflict_do_nothing(constraint="uq_provider_notifications_fingerprint")
-        .returning(col(ProviderNotification.id))
+        .returning(table.c.id)
     )
-    return (await session.exec(statement)).scalar_one_or_none()  # type: ignore[call-overload, no-any-return]
+    return set((await session.exec(statement, params=rows)).scalars())  # type: ignore[call-overload]
 
 
 async def insert_api_key(session: AsyncSession, key: ApiKey) -> None:
@@ -228,9 +231,54 @@ async def claim_due_notifications(
         .where(col(ProviderNotification.id).in_(due.scalar_subquery()))
         .values(next_attempt_at=func.now() + lease, attempts=col(ProviderNotification.attempts) + 1)
         .returning(ProviderNotification)
+        .execution_options(synchronize_session=False)
     )
     rows = (await session.exec(statement)).scalars().all()  # type: ignore[call-overload]
     return sorted(rows, key=lambda row: row.next_attempt_at)
+
+
+NO_ACTIVE_LINK = "no active link to this account"
+
+
+async def ignore_unreadable_notifications(session: AsyncSession, limit: int) -> list[str]:
+    """Settles, in one statement, due notifications there is nothing to read for: about an athlete
+    (deauthorizations and profile changes, which the connections service acts on), or of an account
+    no active link is known for. Returns the provider of each. The bridge's are left to the worker:
+    their owner is the athlete, not an account."""
+    active_link = (
+        sa_select(literal_column("1"))
+        .where(
+            col(ProviderLink.provider) == col(ProviderNotification.provider),
+            col(ProviderLink.provider_user_id) == col(ProviderNotification.owner_id),
+            col(ProviderLink.status) == "active",
+            col(ProviderLink.is_active),
+        )
+        .exists()
+    )
+    due = (
+        select(col(ProviderNotification.id))
+        .where(
+            col(ProviderNotification.status) == "pending",
+            col(ProviderNotification.next_attempt_at) <= func.now(),
+            col(ProviderNotification.provider) != "health_bridge",
+            or_(col(ProviderNotification.object_type) == "athlete", ~active_link),
+        )
+        .order_by(col(ProviderNotification.next_attempt_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=ProviderNotification)  # type: ignore[arg-type]
+    )
+    statement = (
+        update(ProviderNotification)
+        .where(col(ProviderNotification.id).in_(due.scalar_subquery()))
+        .values(
+            status="ignored",
+            processed_at=func.now(),
+            last_error=case((col(ProviderNotification.object_type) == "athlete", None), else_=NO_ACTIVE_LINK),
+        )
+        .returning(col(ProviderNotification.provider))
+        .execution_options(synchronize_session=False)
+    )
+    return list((await session.exec(statement)).scalars())  # type: ignore[call-overload]
 
 
 async def settle_notification(
@@ -250,9 +298,13 @@ async def settle_notification(
             values["attempts"] = col(ProviderNotification.attempts) - 1
     else:
         values["processed_at"] = func.now()
-    await session.exec(
-        update(ProviderNotification).where(col(ProviderNotification.id) == notification_id).values(**values)  # type: ignore[call-overload]
+    statement = (
+        update(ProviderNotification)
+        .where(col(ProviderNotification.id) == notification_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
+    await session.exec(statement)  # type: ignore[call-overload]
 
 
 async def pending_notification_count(session: AsyncSession) -> int:
@@ -340,15 +392,11 @@ ACTIVITY_FIELDS = (
 )
 
 
-async def upsert_activities(session: AsyncSession, rows: list[dict[str, Any]]) -> list[tuple[Activity, bool]]:
-    """Inserts or updates activities by (provider, external id) in one statement. Returns the rows that
-    were created or actually changed, each with whether it was created; unchanged ones are left out."""
-    if not rows:
-        return []
+def _upsert_activities() -> Any:
     table = Activity.__table__  # type: ignore[attr-defined]
-    inserting = insert(table).values(rows)
+    inserting = insert(table)
     changed = or_(*(table.c[name].is_distinct_from(inserting.excluded[name]) for name in ACTIVITY_FIELDS))
-    statement = inserting.on_conflict_do_update(
+    return inserting.on_conflict_do_update(
         constraint="uq_activities_provider_external_id",
         set_={
             **{name: inserting.excluded[name] for name in ACTIVITY_FIELDS},
@@ -357,7 +405,18 @@ async def upsert_activities(session: AsyncSession, rows: list[dict[str, Any]]) -
         },
         where=changed,
     ).returning(*table.c, literal_column("(xmax = 0)").label("created"))
-    result = await session.execute(statement)
+
+
+_UPSERT_ACTIVITIES = _upsert_activities()
+"""Bound to a page's rows at once (one statement of many VALUES): compiled once, whatever the page's size."""
+
+
+async def upsert_activities(session: AsyncSession, rows: list[dict[str, Any]]) -> list[tuple[Activity, bool]]:
+    """Inserts or updates activities by (provider, external id) in one statement. Returns the rows that
+    were created or actually changed, each with whether it was created; unchanged ones are left out."""
+    if not rows:
+        return []
+    result = await session.exec(_UPSERT_ACTIVITIES, params=rows)  # type: ignore[call-overload]
     stored = []
     for row in result.mappings():
         values = dict(row)

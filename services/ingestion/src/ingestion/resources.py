@@ -1,6 +1,6 @@
 """What the ingestion service holds while it runs, opened in its lifespan (no work at import time): the
-providers' readers, the athletes' tokens from the connections service, the shared request budget,
-the worker and the polling job."""
+webhooks' intake, the providers' readers, the athletes' tokens from the connections service, the shared
+request budget, the worker and the polling job."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fastapi import Request
 from ingestion import syncs
 from ingestion.budget import BudgetMetrics, RedisBudget, parse_limits
 from ingestion.config import PROVIDER_API_URLS, Settings
+from ingestion.intake import WebhookIntake
 from ingestion.providers.registry import PROVIDER_APIS
 from ingestion.tokens import AccessTokens
 from ingestion.worker import Readers, Worker, WorkerMetrics
@@ -26,6 +27,7 @@ from relay_platform.service import Runtime
 @dataclass(frozen=True)
 class Ingestion:
     settings: Settings
+    intake: WebhookIntake
     readers: Readers
     worker: Worker
 
@@ -87,7 +89,8 @@ async def open_ingestion(runtime: Runtime) -> AsyncIterator[Ingestion]:
             if settings.worker_enabled:
                 worker.start()
             try:
-                yield Ingestion(settings=settings, readers=readers, worker=worker)
+                intake = WebhookIntake(runtime.sessionmaker, topic_prefix=settings.kafka_topic_prefix)
+                yield Ingestion(settings=settings, intake=intake, readers=readers, worker=worker)
             finally:
                 await worker.stop()
 

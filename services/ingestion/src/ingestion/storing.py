@@ -44,7 +44,7 @@ async def store_activities(
     unique = {a.external_id: a for a in activities}  # a page may repeat an activity: the last one wins
     rows = [
         {
-            **data.model_dump(exclude={"provider_user_id", "utc_offset_seconds"}),
+            **dict(data),  # its fields as they are (the raw payload is stored, not copied)
             "utc_offset_seconds": local_offset(data),
             "provider_user_id": data.provider_user_id or link.provider_user_id,
             "user_id": link.user_id,

@@ -100,9 +100,16 @@ def percent_done(run: SyncRun, page: Page) -> float | None:
 
 
 async def record_page(
-    session: AsyncSession, run: SyncRun, page: Page, counts: StoreCounts, *, topic_prefix: str
+    session: AsyncSession,
+    run: SyncRun,
+    page: Page,
+    counts: StoreCounts,
+    *,
+    topic_prefix: str,
+    lease_until: datetime | None = None,
 ) -> None:
-    """The page is stored: the run moves on (or completes), with its event."""
+    """The page is stored: the run moves on (or completes), with its event. `lease_until` keeps the run
+    for the worker that goes on reading it."""
     now = datetime.now(UTC)
     run.pages += 1
     run.activities_fetched += len(page.activities)
@@ -113,8 +120,8 @@ async def record_page(
     run.cursor = page.cursor
     run.attempts = 0
     run.error = None
-    run.next_attempt_at = now
-    run.lease_until = None
+    run.lease_until = lease_until if page.cursor is not None else None
+    run.next_attempt_at = run.lease_until or now
     if page.cursor is None:
         run.status = "success"
         run.completed_at = now

@@ -19,35 +19,21 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, BeforeValidator, StringConstraints, ValidationError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ingestion import repository
-from ingestion.models import ProviderNotification
 from ingestion.providers.base import Notification
 from ingestion.schemas import StravaWebhookEvent
-from ingestion.service import fingerprint
-from relay_contracts.catalog import INGESTION_WEBHOOK_RECEIVED
-from relay_contracts.events.ingestion import WebhookReceived
 from relay_platform.errors import InvalidInput, NotFound, Unauthorized
-from relay_platform.outbox import add_event
 
 SIGNATURE_WINDOW = timedelta(minutes=5)
 """How far a signed timestamp may be from our clock: an older request is a replay."""
 
 DEAUTHORIZED: dict[str, Any] = {"authorized": "false"}
 """What a deauthorization says, in Strava's words, which the connections service acts on."""
-
-COALESCED_PROVIDERS = frozenset({"fitbit"})
-"""Providers whose notifications name what changed but not the change: Fitbit sends the same
-`{collectionType, date, ownerId, ...}` after every sync of a day. Such a notification is stored again
-once the previous one about the same object has been started on, and is a no-op before that (the
-stored one will read the object anyway)."""
 
 
 class WebhookNotConfigured(NotFound):
@@ -659,75 +645,3 @@ def wahoo_notifications(body: bytes, *, webhook_token: str, received_at: datetim
             payload={**summary, "workout": workout},
         )
     ]
-
-
-# -- Making them durable ---------------------------------------------------------------------------
-
-
-async def accept_notifications(
-    session: AsyncSession,
-    notifications: Sequence[Notification],
-    *,
-    topic_prefix: str,
-    at: datetime | None = None,
-) -> int:
-    """Stores verified notifications for the worker (status `pending`) and stages
-    `ingestion.webhook.received` for each, in the caller's transaction, then wakes the workers for when
-    it commits. A redelivered notification is recognized by the fingerprint of its payload and changes
-    nothing. Returns how many were new."""
-    received_at = at or datetime.now(UTC)
-    new = 0
-    for notification in notifications:
-        if notification.provider in COALESCED_PROVIDERS:
-            if await repository.lock_unstarted_notification(
-                session,
-                notification.provider,
-                notification.owner_id,
-                notification.object_type,
-                notification.object_id,
-            ):
-                continue
-            print_ = fingerprint({"payload": notification.payload, "received_at": received_at.isoformat()})
-        else:
-            print_ = fingerprint(notification.payload)
-        if await _store(session, notification, print_, due=received_at, topic_prefix=topic_prefix):
-            new += 1
-    if new:
-        await repository.notify_work(session)
-    return new
-
-
-async def _store(
-    session: AsyncSession, notification: Notification, print_: str, *, due: datetime, topic_prefix: str
-) -> bool:
-    row = ProviderNotification(
-        provider=notification.provider,
-        fingerprint=print_,
-        owner_id=notification.owner_id,
-        object_type=notification.object_type,
-        object_id=notification.object_id,
-        aspect_type=notification.aspect_type,
-        event_time=notification.event_time,
-        payload=notification.payload,
-        next_attempt_at=due,
-    )
-    notification_id = await repository.insert_notification(session, row)
-    if notification_id is None:
-        return False
-    received = WebhookReceived.model_validate(
-        {
-            "provider": notification.provider,
-            "webhook_id": str(notification_id),
-            "object_type": notification.object_type,
-            "object_id": notification.object_id,
-            "aspect_type": notification.aspect_type,
-            "owner_id": notification.owner_id,
-            "event_time": notification.event_time,
-            "updates": dict(notification.updates),
-        }
-    )
-    envelope = INGESTION_WEBHOOK_RECEIVED.envelope(
-        received, subject=f"{notification.provider}:{notification.owner_id}"
-    )
-    await add_event(session, envelope, topic_prefix=topic_prefix)
-    return True

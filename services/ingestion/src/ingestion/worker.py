@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -28,6 +29,7 @@ from ingestion.providers.base import (
     Budget,
     NotFoundAtProvider,
     Notification,
+    Page,
     Priority,
     ProviderApi,
     ProviderHttp,
@@ -43,7 +45,11 @@ log = get_logger(__name__)
 
 NOTIFICATION_LEASE = timedelta(seconds=60)
 SYNC_LEASE = timedelta(seconds=120)
+PAGES_PER_CLAIM = 10
+"""Pages of a sync one claim reads (unless live work arrives): each page's successor is read while it is
+stored."""
 MAX_NOTIFICATION_ATTEMPTS = 8
+IGNORED_AT_ONCE = 1000
 PUSH_PROVIDERS = frozenset({"coros", "wahoo", "health_bridge"})
 """Providers whose notifications carry the data: no token is needed to read them."""
 
@@ -151,6 +157,9 @@ class Worker:
                         await asyncio.wait_for(
                             self._wakeup.wait(), timeout=self._settings.worker_idle_seconds
                         )
+                    if self._wakeup.is_set():
+                        # Webhooks come in bursts: what arrives meanwhile is taken in the same batch.
+                        await asyncio.sleep(self._settings.worker_linger_seconds)
                     self._wakeup.clear()
         finally:
             if listener is not None:
@@ -169,6 +178,7 @@ class Worker:
     async def run_once(self) -> int:
         """One round: a batch of due notifications, else one page of a due sync. Returns how much was
         done (0: nothing was due)."""
+        self._wakeup.clear()  # set again by what is committed from now on
         done = await self.process_notifications()
         if done == 0:
             done = await self.advance_sync()
@@ -177,12 +187,17 @@ class Worker:
     # -- Notifications -----------------------------------------------------------------------------
 
     async def process_notifications(self) -> int:
+        """Settles at once the due notifications there is nothing to read for (a burst of them costs one
+        statement), then reads a batch of the others concurrently."""
         async with self._sessionmaker() as session, session.begin():
+            ignored = await repository.ignore_unreadable_notifications(session, IGNORED_AT_ONCE)
             batch = await repository.claim_due_notifications(
                 session, self._settings.worker_concurrency, NOTIFICATION_LEASE
             )
+        for provider in ignored:
+            self._metrics.notifications.labels(provider=provider, outcome="ignored").inc()
         await asyncio.gather(*(self._process_notification(row) for row in batch))
-        return len(batch)
+        return len(ignored) + len(batch)
 
     async def _process_notification(self, row: ProviderNotification) -> None:
         outcome = "processed"
@@ -215,7 +230,7 @@ class Worker:
         async with self._sessionmaker() as session:
             link = await self._link_of(session, row)
         if link is None or link.status != "active" or not link.is_active:
-            await self._settle(row, "ignored", "no active link to this account")
+            await self._settle(row, "ignored", repository.NO_ACTIVE_LINK)
             return "ignored"
         notification = Notification(
             provider=row.provider,
@@ -297,7 +312,7 @@ class Worker:
     # -- Syncs -------------------------------------------------------------------------------------
 
     async def advance_sync(self) -> int:
-        """Reads and stores one page of the oldest due sync; returns 1 when a sync was due."""
+        """Reads and stores pages of the oldest due sync; returns 1 when a sync was due."""
         async with self._sessionmaker() as session, session.begin():
             run = await repository.claim_due_sync_run(session, SYNC_LEASE)
             if run is None:
@@ -314,20 +329,55 @@ class Worker:
                     session, run, reason, "The connection is not active", topic_prefix=self._topic_prefix
                 )
                 return 1
-        await self.read_page(run, link)
+        await self.read_pages(run, link, PAGES_PER_CLAIM)
         return 1
 
-    async def read_page(self, run: SyncRun, link: ProviderLink) -> None:
-        """Reads the run's next page and stores it with the run's progress; a failure to read leaves the
-        run to retry (or fails it once its attempts are used up)."""
+    async def read_pages(self, run: SyncRun, link: ProviderLink, pages: int = 1) -> None:
+        """Reads the run's next pages (at most `pages`) and stores each with the run's progress, the next
+        page being read while one is stored. It stops early when a webhook has brought live work, which
+        goes first. A failure to read leaves the run to retry (or fails it once its attempts are used
+        up)."""
         priority: Priority = "live" if run.trigger == "manual" else "backfill"
-        outcome = "stored"
-        started = time.monotonic()
+        reading = asyncio.create_task(self._read_page(run, link, run.cursor, priority))
         try:
-            http = await self._readers.http_for(link, priority, needs_token=True)
-            page = await self._readers.apis[run.provider].list_activities(
-                http, run.since, run.until, run.cursor
-            )
+            for left in range(pages - 1, -1, -1):
+                started = time.monotonic()
+                page = await self._page_or_setback(run, reading)
+                if page is None:
+                    return
+                going_on = page.cursor is not None and left > 0 and not self._wakeup.is_set()
+                if going_on:
+                    reading = asyncio.create_task(self._read_page(run, link, page.cursor, priority))
+                stored = await self._store_page(run, link, page, keep_lease=going_on)
+                # `superseded`: another worker took the run over after this one's lease ended.
+                outcome = "stored" if stored else "superseded"
+                self._metrics.sync_pages.labels(provider=run.provider, outcome=outcome).inc()
+                log.info(
+                    "sync_page_read",
+                    sync_id=str(run.id),
+                    provider=run.provider,
+                    outcome=outcome,
+                    duration_ms=round((time.monotonic() - started) * 1000, 1),
+                )
+                if stored is None or not going_on:
+                    return
+                run = stored
+        finally:
+            if not reading.done():  # superseded, or the worker is stopping
+                reading.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await reading
+
+    async def _read_page(
+        self, run: SyncRun, link: ProviderLink, cursor: dict[str, Any] | None, priority: Priority
+    ) -> Page:
+        http = await self._readers.http_for(link, priority, needs_token=True)
+        return await self._readers.apis[run.provider].list_activities(http, run.since, run.until, cursor)
+
+    async def _page_or_setback(self, run: SyncRun, reading: asyncio.Task[Page]) -> Page | None:
+        """The page read, or None once the failure to read it has been recorded on the run."""
+        try:
+            return await reading
         except RateLimited as limited:
             outcome = "rate_limited"
             await self._sync_setback(run, limited.retry_at, str(limited), counted=False)
@@ -342,25 +392,32 @@ class Worker:
         except (ProviderUnavailable, ProviderProblem, ConnectionsUnavailable) as problem:
             outcome = "retried"
             await self._sync_setback(run, None, str(problem), counted=True)
-        else:
-            async with self._sessionmaker() as session, session.begin():
-                current = await session.get(SyncRun, run.id, with_for_update=True)
-                if current is None or current.status != "running" or current.cursor != run.cursor:
-                    outcome = "superseded"  # another worker took the run over after this one's lease ended
-                else:
-                    counts = await storing.store_activities(
-                        session, link, page.activities, topic_prefix=self._topic_prefix
-                    )
-                    await syncs.record_page(session, current, page, counts, topic_prefix=self._topic_prefix)
-                    self._count(run.provider, counts)
         self._metrics.sync_pages.labels(provider=run.provider, outcome=outcome).inc()
-        log.info(
-            "sync_page_read",
-            sync_id=str(run.id),
-            provider=run.provider,
-            outcome=outcome,
-            duration_ms=round((time.monotonic() - started) * 1000, 1),
-        )
+        log.info("sync_page_read", sync_id=str(run.id), provider=run.provider, outcome=outcome)
+        return None
+
+    async def _store_page(
+        self, run: SyncRun, link: ProviderLink, page: Page, *, keep_lease: bool
+    ) -> SyncRun | None:
+        """Stores the page and moves the run on; None when another worker has taken the run over (after
+        this one's lease ended)."""
+        async with self._sessionmaker() as session, session.begin():
+            current = await session.get(SyncRun, run.id, with_for_update=True)
+            if current is None or current.status != "running" or current.cursor != run.cursor:
+                return None
+            counts = await storing.store_activities(
+                session, link, page.activities, topic_prefix=self._topic_prefix
+            )
+            await syncs.record_page(
+                session,
+                current,
+                page,
+                counts,
+                topic_prefix=self._topic_prefix,
+                lease_until=datetime.now(UTC) + SYNC_LEASE if keep_lease else None,
+            )
+            self._count(run.provider, counts)
+        return current
 
     async def _sync_setback(
         self,

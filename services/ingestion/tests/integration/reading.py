@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ingestion import repository
+from ingestion import intake
 from ingestion.budget import RedisBudget, parse_limits
 from ingestion.config import Settings
 from ingestion.models import Activity, ProviderNotification, SyncRun
+from ingestion.providers.base import Notification
 from ingestion.providers.registry import PROVIDER_APIS
 from ingestion.tokens import AccessTokens
 from ingestion.worker import Readers, Worker, WorkerMetrics
@@ -111,22 +112,19 @@ class Reading:
     ) -> uuid.UUID:
         """A verified webhook notification, stored as the webhook endpoints store them."""
         body = payload or {"object_id": object_id, "aspect_type": aspect_type, "nonce": secrets.token_hex(4)}
+        notification = Notification(
+            provider=provider,
+            owner_id=str(owner_id),
+            object_type=object_type,
+            object_id=str(object_id),
+            aspect_type=aspect_type,  # type: ignore[arg-type]
+            event_time=datetime.now(UTC),
+            payload=body,
+        )
+        arrival = intake.arrivals([notification], datetime.now(UTC))
         async with self.sessionmaker() as session, session.begin():
-            stored = await repository.insert_notification(
-                session,
-                ProviderNotification(
-                    provider=provider,
-                    fingerprint=secrets.token_hex(16),
-                    owner_id=str(owner_id),
-                    object_type=object_type,
-                    object_id=str(object_id),
-                    aspect_type=aspect_type,
-                    event_time=datetime.now(UTC),
-                    payload=body,
-                ),
-            )
-        assert stored is not None
-        return stored
+            assert await intake.store_arrivals(session, arrival, topic_prefix="") == [True]
+        return arrival[0].id
 
     async def work(self, rounds: int = 100) -> int:
         """Runs the worker until nothing is due (at most `rounds` rounds); returns the busy rounds."""

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from ingestion import service, webhooks
+from ingestion import intake, service, webhooks
 from ingestion.schemas import StravaWebhookEvent
 from relay_contracts import Envelope
 from relay_contracts.catalog import (
@@ -59,7 +59,7 @@ async def an_athlete_uses_relay(
             subscription_id=7,
             event_time=1764570000,
         )
-        await webhooks.accept_notifications(
+        await intake.accept_notifications(
             session, [webhooks.strava_notification(strava_event)], topic_prefix=""
         )
 

@@ -4,6 +4,7 @@ malformed or unconfigured one leaves nothing behind."""
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -17,14 +18,18 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from ingestion import webhooks
 from ingestion.config import ProviderFeed, Settings
 from ingestion.endpoints.webhooks import router
+from ingestion.intake import WebhookIntake
 from ingestion.models import ProviderNotification
+from ingestion.schemas import StravaWebhookEvent
 from relay_contracts.catalog import INGESTION_WEBHOOK_RECEIVED
 from relay_platform.db import asyncpg_dsn
 from relay_platform.outbox import OutboxMessage
@@ -73,7 +78,10 @@ async def service(
     """The service's app on the real database. Its lifespan (Kafka, Redis, the outbox relay, the
     worker) is not run: what the endpoints stage for Kafka is read from the outbox table."""
     app = create_service_app(service="ingestion", settings=settings, routers=[router])
-    app.state.runtime = SimpleNamespace(settings=settings, sessionmaker=sessionmaker)
+    intake = WebhookIntake(sessionmaker, topic_prefix=settings.kafka_topic_prefix)
+    app.state.runtime = SimpleNamespace(
+        settings=settings, sessionmaker=sessionmaker, resources=SimpleNamespace(intake=intake)
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingestion") as http:
         yield http
@@ -467,6 +475,75 @@ async def test_the_workers_are_woken_when_a_new_notification_is_committed(
         assert woken.empty()  # a redelivery is not work
     finally:
         await listener.close()
+
+
+# -- A burst of webhooks ------------------------------------------------------------------------------
+
+
+class CountingSessions:
+    """The sessionmaker, counting the transactions opened through it."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker, self.opened = sessionmaker, 0
+
+    def __call__(self) -> AsyncSession:
+        self.opened += 1
+        return self.sessionmaker()
+
+
+async def test_a_burst_is_committed_in_a_few_transactions_and_each_webhook_answered_once_stored(
+    fresh_database: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    sessions = CountingSessions(sessionmaker)
+    events = [{**STRAVA_EVENT, "object_id": 9000 + i} for i in range(60)]
+    redelivered = events[:10]
+    async with service(every_provider_configured(fresh_database), sessions) as http:  # type: ignore[arg-type]
+        answers = await asyncio.gather(*(strava(event).send(http) for event in events + redelivered))
+
+    assert [answer.status_code for answer in answers] == [200] * 70
+    found = await stored(sessionmaker)
+    assert sorted(int(n.object_id) for n in found.notifications) == list(range(9000, 9060))
+    assert sorted(e.payload["data"]["webhook_id"] for e in found.events) == sorted(
+        str(n.id) for n in found.notifications
+    )
+    assert sessions.opened < 20
+
+
+async def test_a_webhook_that_cannot_be_stored_fails_alone_and_the_rest_of_its_burst_is_stored(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    intake = WebhookIntake(sessionmaker, topic_prefix="")
+    good = [
+        webhooks.strava_notification(StravaWebhookEvent(**{**STRAVA_EVENT, "object_id": i}))
+        for i in (1, 2, 3)
+    ]
+    # PostgreSQL refuses a NUL character in a JSON document (the endpoints refuse such bodies first).
+    bad = dataclasses.replace(good[0], object_id="4", payload={"name": "nul \x00"})
+
+    burst = (good[0], bad, good[1], good[2])
+    results = await asyncio.gather(*(intake.accept([n]) for n in burst), return_exceptions=True)
+
+    assert [r if isinstance(r, int) else "failed" for r in results] == [1, "failed", 1, 1]
+    assert sorted(n.object_id for n in (await stored(sessionmaker)).notifications) == ["1", "2", "3"]
+
+
+async def test_each_event_of_a_burst_carries_the_trace_of_the_request_that_brought_it(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    intake = WebhookIntake(sessionmaker, topic_prefix="")
+    tracer = TracerProvider().get_tracer("provider")
+
+    async def delivered(object_id: int) -> str:
+        with tracer.start_as_current_span("webhook") as span:
+            event = StravaWebhookEvent(**{**STRAVA_EVENT, "object_id": object_id})
+            await intake.accept([webhooks.strava_notification(event)])
+            return format(span.get_span_context().trace_id, "032x")
+
+    traces = await asyncio.gather(*(delivered(object_id) for object_id in (1, 2, 3)))
+
+    events = sorted((await stored(sessionmaker)).events, key=lambda e: e.payload["data"]["object_id"])
+    assert [e.headers["traceparent"].split("-")[1] for e in events] == traces
+    assert len(set(traces)) == 3
 
 
 # -- What is particular to each provider -------------------------------------------------------------

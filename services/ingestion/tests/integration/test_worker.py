@@ -2,6 +2,7 @@
 fake Strava API: activities upserted in Relay's model and announced, edits and deletions applied,
 backfills resumable and reported, the application's budget respected, failures retried."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -103,10 +104,30 @@ async def test_a_linked_account_is_backfilled_page_by_page_with_its_progress_rep
     assert completed["data"]["activities_created"] == len(in_window)
 
 
+async def test_one_round_of_backfill_reads_the_pages_in_turn_each_read_while_the_last_is_stored(
+    reading: Reading,
+) -> None:
+    await reading.strava.add_history(ATHLETE, 900, end=datetime.now(UTC) - timedelta(hours=1), seed=4)
+    user_id = await reading.link("strava", ATHLETE)
+
+    assert await reading.worker.advance_sync() == 1
+
+    [run] = await reading.sync_runs(f"conn-{ATHLETE}")
+    pages = [int(r.query["page"]) for r in await reading.strava.received("/api/v3/athlete/activities")]
+    assert run.status == "success"
+    assert pages == list(range(1, run.pages + 1)) and run.pages >= 3
+    assert len(await reading.activities(user_id)) == run.activities_created > 400
+
+
 async def test_a_backfill_interrupted_by_a_crash_resumes_after_its_last_stored_page(reading: Reading) -> None:
     await reading.strava.add_history(ATHLETE, 700, end=datetime.now(UTC) - timedelta(hours=1), seed=5)
     user_id = await reading.link("strava", ATHLETE)
-    assert await reading.worker.advance_sync() == 1  # the first page is stored, then the worker dies
+    backfilling = asyncio.create_task(reading.worker.advance_sync())
+    for _ in range(1000):
+        if await reading.activities(user_id):
+            break
+        await asyncio.sleep(0.01)
+    backfilling.cancel()  # the worker dies once a page is stored
     first_page = len(await reading.activities(user_id))
     async with reading.sessionmaker() as session, session.begin():
         # Its lease on the run ends.
@@ -181,6 +202,30 @@ async def test_a_notification_about_an_unlinked_account_is_ignored(reading: Read
     assert reading.handout.handed == []
 
 
+async def test_a_burst_about_unknown_accounts_is_settled_in_one_round_and_a_linked_ride_still_read(
+    reading: Reading,
+) -> None:
+    user_id = await reading.link("strava", ATHLETE)
+    await reading.work()  # the link's backfill
+    strangers = [await reading.notify("strava", 5000 + i, 70000 + i) for i in range(300)]
+    deauthorized = await reading.notify(
+        "strava", ATHLETE, ATHLETE, "update", payload={"authorized": "false"}, object_type="athlete"
+    )
+    ride = await reading.strava.put_activity(ATHLETE, {"sport_type": "Ride"})
+    linked = await reading.notify("strava", ATHLETE, ride["id"])
+
+    done = await reading.worker.run_once()
+
+    assert done == 302
+    settled = [await reading.notification(i) for i in (*strangers, deauthorized, linked)]
+    assert {(n.status, n.last_error) for n in settled[:300]} == {
+        ("ignored", "no active link to this account")
+    }
+    assert (settled[300].status, settled[300].last_error) == ("ignored", None)
+    assert settled[301].status == "processed"
+    assert [a.external_id for a in await reading.activities(user_id)] == [str(ride["id"])]
+
+
 async def test_a_connection_needing_reauthorization_stops_its_backfill_as_failed(reading: Reading) -> None:
     await reading.strava.add_history(ATHLETE, 10, end=datetime.now(UTC) - timedelta(hours=1))
     reading.handout.refusals[str(ATHLETE)] = (409, "reauth_required")
@@ -232,17 +277,27 @@ async def test_a_bridge_upload_becomes_the_athletes_activities_and_sending_it_ag
     await reading.notify(
         "health_bridge", user_id, "upload-1", payload={"workouts": workouts}, object_type="upload"
     )
+    # The next upload's period overlaps the first one's: the run again, and the evening's swim.
+    swim = {
+        "id": "0C7D2E91-58A4-4F0B-A3C6-91E2B7D4F508",
+        "name": "Pool Swim",
+        "start": "2026-11-18 19:30:00 +0100",
+        "end": "2026-11-18 20:10:00 +0100",
+        "duration": 2400,
+        "distance": {"qty": 2000, "units": "m"},
+    }
     await reading.notify(
-        "health_bridge", user_id, "upload-2", payload={"workouts": workouts}, object_type="upload"
+        "health_bridge", user_id, "upload-2", payload={"workouts": [*workouts, swim]}, object_type="upload"
     )
 
     await reading.work()
 
-    [run] = await reading.activities(user_id)
+    run, pool = await reading.activities(user_id)
     assert (run.provider, run.sport, run.distance_m, run.utc_offset_seconds) == (
         "health_bridge",
         "run",
         8420.0,
         3600,
     )
-    assert len(await reading.events("ingestion.activity.upserted")) == 1
+    assert (pool.sport, pool.distance_m) == ("swim", 2000.0)
+    assert len(await reading.events("ingestion.activity.upserted")) == 2

@@ -99,7 +99,7 @@ async def sync_strava(
     deadline = time.monotonic() + WAIT_SECONDS
     current: SyncRun | None = run
     while current is not None and current.status == "running" and time.monotonic() < deadline:
-        await ingestion.worker.read_page(current, link)
+        await ingestion.worker.read_pages(current, link)
         session.expire_all()
         current = await repository.get_sync_run(session, run.id)
         if (

@@ -18,10 +18,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response, Securi
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, SecretStr
 
-from ingestion import service, webhooks
+from ingestion import intake, service, webhooks
 from ingestion.config import Settings
 from ingestion.models import ApiKey
 from ingestion.providers.base import Notification
+from ingestion.resources import ingestion_from
 from ingestion.schemas import BridgeUploadAccepted, StravaWebhookEvent, SubscriptionChallenge, WebhookAccepted
 from relay_platform.db import SessionDep
 from relay_platform.errors import AppError
@@ -89,12 +90,8 @@ async def read_capped_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _accept(
-    request: Request, session: SessionDep, provider: str, notifications: list[Notification]
-) -> None:
-    new = await webhooks.accept_notifications(
-        session, notifications, topic_prefix=_settings(request).kafka_topic_prefix
-    )
+async def _accept(request: Request, provider: str, notifications: list[Notification]) -> None:
+    new = await ingestion_from(request).intake.accept(notifications)
     log.info("webhook_accepted", provider=provider, notifications=len(notifications), new=new)
 
 
@@ -139,7 +136,7 @@ async def confirm_strava_subscription(
     )
 
 
-async def receive_strava_event(request: Request, session: SessionDep) -> WebhookAccepted:
+async def receive_strava_event(request: Request) -> WebhookAccepted:
     """A Strava event: `{object_type, object_id, aspect_type, updates, owner_id, subscription_id,
     event_time}`, ids only (a deauthorization is an athlete update with `authorized: "false"`).
 
@@ -151,7 +148,7 @@ async def receive_strava_event(request: Request, session: SessionDep) -> Webhook
     notifications = webhooks.strava_notifications(
         body, expected_subscription_id=settings.strava_subscription_id
     )
-    await _accept(request, session, "strava", notifications)
+    await _accept(request, "strava", notifications)
     return WebhookAccepted()
 
 
@@ -189,7 +186,6 @@ for path in STRAVA_WEBHOOK_PATHS:
 )
 async def receive_garmin_notifications(
     request: Request,
-    session: SessionDep,
     garmin_client_id: Annotated[str | None, Header(alias="garmin-client-id")] = None,
 ) -> WebhookAccepted:
     """Garmin's Health and Activity API notifications, for every summary type configured to this URL.
@@ -206,7 +202,7 @@ async def receive_garmin_notifications(
     webhooks.verify_garmin_client(garmin_client_id, client_id=client_id)
     body = await read_capped_body(request, MAX_GARMIN_PUSH_BYTES)
     notifications = webhooks.garmin_notifications(body, received_at=datetime.now(UTC))
-    await _accept(request, session, "garmin", notifications)
+    await _accept(request, "garmin", notifications)
     return WebhookAccepted()
 
 
@@ -222,7 +218,6 @@ async def receive_garmin_notifications(
 )
 async def receive_coros_push(
     request: Request,
-    session: SessionDep,
     client: Annotated[str | None, Header(alias="Client")] = None,
     secret: Annotated[str | None, Header(alias="Secret")] = None,
 ) -> CorosAcknowledgement:
@@ -236,7 +231,7 @@ async def receive_coros_push(
     webhooks.verify_coros_credentials(client, secret, client_id=client_id, client_secret=client_secret)
     body = await read_capped_body(request, MAX_WEBHOOK_BYTES)
     notifications = webhooks.coros_notifications(body, received_at=datetime.now(UTC))
-    await _accept(request, session, "coros", notifications)
+    await _accept(request, "coros", notifications)
     return CorosAcknowledgement()
 
 
@@ -252,7 +247,6 @@ async def receive_coros_push(
 )
 async def receive_polar_event(
     request: Request,
-    session: SessionDep,
     signature: Annotated[str | None, Header(alias="Polar-Webhook-Signature")] = None,
 ) -> WebhookAccepted:
     """A Polar AccessLink event, signed in `Polar-Webhook-Signature` (hex HMAC-SHA256 of the body with
@@ -269,7 +263,7 @@ async def receive_polar_event(
     signature_key = _configured(_settings(request).feed("polar").webhook_secret, "polar")
     webhooks.verify_polar_signature(body, signature, signature_key)
     notifications = webhooks.polar_notifications(body, received_at=datetime.now(UTC))
-    await _accept(request, session, "polar", notifications)
+    await _accept(request, "polar", notifications)
     return WebhookAccepted()
 
 
@@ -308,7 +302,6 @@ async def confirm_oura_subscription(
 )
 async def receive_oura_event(
     request: Request,
-    session: SessionDep,
     signature: Annotated[str | None, Header(alias="x-oura-signature")] = None,
     timestamp: Annotated[str | None, Header(alias="x-oura-timestamp")] = None,
 ) -> WebhookAccepted:
@@ -320,7 +313,7 @@ async def receive_oura_event(
     body = await read_capped_body(request, MAX_WEBHOOK_BYTES)
     now = datetime.now(UTC)
     webhooks.verify_oura_signature(body, signature, timestamp, client_secret, now=now)
-    await _accept(request, session, "oura", webhooks.oura_notifications(body, received_at=now))
+    await _accept(request, "oura", webhooks.oura_notifications(body, received_at=now))
     return WebhookAccepted()
 
 
@@ -338,7 +331,6 @@ async def receive_oura_event(
 )
 async def receive_whoop_event(
     request: Request,
-    session: SessionDep,
     signature: Annotated[str | None, Header(alias="X-WHOOP-Signature")] = None,
     timestamp: Annotated[str | None, Header(alias="X-WHOOP-Signature-Timestamp")] = None,
 ) -> WebhookAccepted:
@@ -352,7 +344,7 @@ async def receive_whoop_event(
     signed_at = webhooks.verify_whoop_signature(
         body, signature, timestamp, client_secret, now=datetime.now(UTC)
     )
-    await _accept(request, session, "whoop", webhooks.whoop_notifications(body, signed_at=signed_at))
+    await _accept(request, "whoop", webhooks.whoop_notifications(body, signed_at=signed_at))
     return WebhookAccepted()
 
 
@@ -394,7 +386,6 @@ async def confirm_fitbit_subscriber(
 )
 async def receive_fitbit_notifications(
     request: Request,
-    session: SessionDep,
     signature: Annotated[str | None, Header(alias="X-Fitbit-Signature")] = None,
 ) -> Response:
     """Fitbit's notifications, signed in `X-Fitbit-Signature`: base64 of HMAC-SHA1 of the body keyed
@@ -406,9 +397,7 @@ async def receive_fitbit_notifications(
     client_secret = _configured(_settings(request).feed("fitbit").client_secret, "fitbit")
     body = await read_capped_body(request, MAX_WEBHOOK_BYTES)
     webhooks.verify_fitbit_signature(body, signature, client_secret)
-    await _accept(
-        request, session, "fitbit", webhooks.fitbit_notifications(body, received_at=datetime.now(UTC))
-    )
+    await _accept(request, "fitbit", webhooks.fitbit_notifications(body, received_at=datetime.now(UTC)))
     return Response(status_code=204)
 
 
@@ -424,7 +413,7 @@ async def receive_fitbit_notifications(
     ),
     responses=_refusals(400, 401, 404, 413, unauthorized="`webhook_token` is not ours."),
 )
-async def receive_wahoo_event(request: Request, session: SessionDep) -> WebhookAccepted:
+async def receive_wahoo_event(request: Request) -> WebhookAccepted:
     """A Wahoo event, proven by the `webhook_token` in its body (`INGESTION_WAHOO__WEBHOOK_SECRET`; 404
     without it), compared before anything else is read from it. A `workout_summary` carries the
     workout: the summary with its workout is stored (never the token); other events are acknowledged
@@ -434,7 +423,7 @@ async def receive_wahoo_event(request: Request, session: SessionDep) -> WebhookA
     notifications = webhooks.wahoo_notifications(
         body, webhook_token=webhook_token, received_at=datetime.now(UTC)
     )
-    await _accept(request, session, "wahoo", notifications)
+    await _accept(request, "wahoo", notifications)
     return WebhookAccepted()
 
 
@@ -507,5 +496,5 @@ async def receive_bridge_upload(
             event_time=datetime.now(UTC),
             payload={"workouts": workouts},
         )
-        await webhooks.accept_notifications(session, [upload], topic_prefix=topic_prefix)
+        await intake.accept_notifications(session, [upload], topic_prefix=topic_prefix)
     return BridgeUploadAccepted(upload_id=upload_id)
