@@ -150,6 +150,8 @@ class WebhookIntake:
 
     async def accept(self, notifications: Sequence[Notification]) -> int:
         """Returns once the notifications are committed: how many were new."""
+        if not notifications:
+            return 0  # only what Relay does not use (a sleep, a daily summary): nothing to store
         waiting = _Waiting(arrivals(notifications, datetime.now(UTC)))
         self._waiting.append(waiting)
         if self._flushing is None or self._flushing.done():
