@@ -34,6 +34,7 @@ from relay_contracts.catalog import INGESTION_WEBHOOK_RECEIVED
 from relay_platform.db import asyncpg_dsn
 from relay_platform.outbox import OutboxMessage
 from relay_platform.service import create_service_app
+from relay_testing.fakes.providers.api.coros import coros_workout
 
 pytestmark = pytest.mark.integration
 
@@ -189,21 +190,7 @@ GARMIN_DAILY = {
     "calendarDate": "2026-12-01",
     "steps": 9102,
 }
-COROS_WORKOUT = {
-    "openId": "d1f0c9b4a7e2",
-    "labelId": "436281790715297792",
-    "mode": 8,
-    "subMode": 1,
-    "startTime": 1764570000,
-    "endTime": 1764572995,
-    "startTimezone": 4,
-    "duration": 2995,
-    "distance": 10005.0,
-    "avgHeartRate": 151,
-    "calorie": 642000,
-    "deviceName": "COROS PACE 3",
-    "fitUrl": "https://oss.coros.com/fit/d1f0c9b4a7e2/436281790715297792.fit",
-}
+COROS_WORKOUT = coros_workout("d1f0c9b4a7e2", labelId="436281790715297792", startTime=1764570000)
 POLAR_EXERCISE = {
     "event": "EXERCISE",
     "user_id": 475,

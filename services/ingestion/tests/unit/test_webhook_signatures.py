@@ -18,6 +18,7 @@ from ingestion.webhooks import (
     UnknownSender,
 )
 from relay_platform.errors import InvalidInput, NotFound, Unauthorized
+from relay_testing.fakes.providers.api.coros import coros_workout as pushed_coros_workout
 
 NOW = datetime(2026, 12, 1, 7, 45, tzinfo=UTC)
 BODY = b'{"user_id":10129,"id":"ecfc6a15-4661-442f-a9a4-f160dd7afae8","type":"workout.updated"}'
@@ -322,21 +323,8 @@ def test_a_garmin_body_of_another_shape_is_invalid(payload: Any, field: str) -> 
 
 
 def coros_workout(**overrides: Any) -> dict[str, Any]:
-    return {
-        "openId": "d1f0c9b4a7e2",
-        "labelId": "436281790715297792",
-        "mode": 8,
-        "subMode": 1,
-        "startTime": 1764570000,
-        "endTime": 1764572995,
-        "startTimezone": 4,
-        "duration": 2995,
-        "distance": 10005.0,
-        "avgHeartRate": 151,
-        "calorie": 642000,
-        "deviceName": "COROS PACE 3",
-        "fitUrl": "https://oss.coros.com/fit/d1f0c9b4a7e2/436281790715297792.fit",
-    } | overrides
+    fields = {"labelId": "436281790715297792", "startTime": 1764570000, **overrides}
+    return pushed_coros_workout("d1f0c9b4a7e2", **fields)
 
 
 def test_a_coros_push_is_read_one_notification_per_workout_with_its_data() -> None:

@@ -5,7 +5,7 @@ provider's answers into the few outcomes the worker acts on."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -114,6 +114,18 @@ class Page:
     activities: list[ActivityData]
     cursor: dict[str, Any] | None
     expected_total: int | None = None
+
+
+def started_within(
+    payloads: Iterable[Any],
+    normalize: Callable[[dict[str, Any]], ActivityData | None],
+    since: datetime,
+    until: datetime,
+) -> list[ActivityData]:
+    """The payloads of a listing that are objects and read as activities started in [since, until)
+    (providers' bounds are often days or inclusive; what falls outside the period is dropped)."""
+    activities = (normalize(p) for p in payloads if isinstance(p, dict))
+    return [a for a in activities if a is not None and since <= a.start_time < until]
 
 
 class ProviderProblem(Exception):

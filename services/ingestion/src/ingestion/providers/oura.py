@@ -21,6 +21,7 @@ from ingestion.providers.base import (
     ProviderUnavailable,
     Sport,
     SubSport,
+    started_within,
 )
 from ingestion.providers.values import aware, number
 
@@ -149,13 +150,7 @@ class OuraApi:
         answer = await http.get_json(WORKOUTS_PATH, params)
         if not isinstance(answer, dict) or not isinstance(answer.get("data"), list):
             raise ProviderUnavailable("oura answered a workout list without `data`")
-        activities = [
-            activity
-            for workout in answer["data"]
-            if isinstance(workout, dict)
-            and (activity := normalize(workout)) is not None
-            and since <= activity.start_time < until
-        ]
+        activities = started_within(answer["data"], normalize, since, until)
         next_token = answer.get("next_token")
         return Page(activities=activities, cursor={"next_token": next_token} if next_token else None)
 

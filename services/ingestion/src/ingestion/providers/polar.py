@@ -22,6 +22,7 @@ from ingestion.providers.base import (
     ProviderUnavailable,
     Sport,
     SubSport,
+    started_within,
 )
 from ingestion.providers.values import number
 
@@ -182,13 +183,7 @@ class PolarApi:
         exercises = await http.get_json(EXERCISES_PATH)
         if not isinstance(exercises, list):
             raise ProviderUnavailable("polar answered an exercise list that is not a list")
-        activities = [
-            activity
-            for exercise in exercises
-            if isinstance(exercise, dict)
-            and (activity := normalize(exercise)) is not None
-            and since <= activity.start_time < until
-        ]
+        activities = started_within(exercises, normalize, since, until)
         activities.sort(key=lambda activity: activity.start_time)
         return Page(activities=activities, cursor=None, expected_total=len(activities))
 

@@ -31,6 +31,7 @@ from ingestion.providers.base import (
     ProviderUnavailable,
     Sport,
     SubSport,
+    started_within,
 )
 from ingestion.providers.values import number
 
@@ -188,11 +189,7 @@ class StravaApi:
         payloads = await http.get_json("/athlete/activities", params)
         if not isinstance(payloads, list):
             raise ProviderUnavailable("strava answered an activity list that is not a JSON array")
-        activities = [
-            activity
-            for activity in (normalize(p) for p in payloads if isinstance(p, dict))
-            if activity is not None and since <= activity.start_time < until
-        ]
+        activities = started_within(payloads, normalize, since, until)
         return Page(activities=activities, cursor={"page": page + 1} if len(payloads) >= PER_PAGE else None)
 
 

@@ -24,6 +24,7 @@ from ingestion.providers.base import (
     ProviderUnavailable,
     Sport,
     SubSport,
+    started_within,
 )
 from ingestion.providers.values import aware, number
 
@@ -159,13 +160,7 @@ class WhoopApi:
         answer = await http.get_json(WORKOUTS_PATH, params)
         if not isinstance(answer, dict) or not isinstance(answer.get("records"), list):
             raise ProviderUnavailable("whoop answered a workout collection without `records`")
-        activities = [
-            activity
-            for record in answer["records"]
-            if isinstance(record, dict)
-            and (activity := normalize(record)) is not None
-            and since <= activity.start_time < until
-        ]
+        activities = started_within(answer["records"], normalize, since, until)
         next_token = answer.get("next_token")
         return Page(activities=activities, cursor={"next_token": next_token} if next_token else None)
 
