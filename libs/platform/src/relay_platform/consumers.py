@@ -1,20 +1,25 @@
 """Idempotent consumers: each message's effect and the record that it was processed are committed in
-one transaction, so a redelivered message changes nothing. Failures are retried a bounded number of
+one transaction, so a redelivered message changes nothing; the messages of one poll share that
+transaction. Failures are retried a bounded number of
 times, then the message goes to the dead-letter topic with the reason; infrastructure outages are not
 the message's fault and never dead-letter it: the message is redelivered once they pass."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import structlog
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 from sqlalchemy import Column, DateTime, func
 from sqlalchemy import exc as sa_exc
@@ -60,8 +65,36 @@ class DeadLetter(Exception):
     """Raise from a handler for a message that can never be processed (no point retrying it)."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record of a poll, as the consumer reads it."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    topic: str = ""
+    partition: int | None = None
+    offset: int | None = None
+    key: bytes | None = None
+
+
+@dataclass(frozen=True)
+class _Work:
+    delivery: Delivery
+    envelope: Envelope
+    handler: Handler
+
+
+async def _undecoded(message: KafkaMessage) -> None:
+    """The consumer reads each record's bytes itself: FastStream's JSON decoding would be wasted."""
+    return None
+
+
 class Consumers:
-    """Registers idempotent subscribers on the service's broker."""
+    """Registers idempotent subscribers on the service's broker. A subscriber takes what one poll
+    returns (up to `BATCH_SIZE` records) and applies it in one transaction; when that transaction
+    fails, the records are applied one by one, each with its own retries and dead letter."""
+
+    BATCH_SIZE = 100
 
     def __init__(
         self,
@@ -71,12 +104,14 @@ class Consumers:
         broker: KafkaBroker,
         sessionmaker: async_sessionmaker[AsyncSession],
         metrics: PlatformMetrics,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self._service = service
         self._settings = settings
         self._broker = broker
         self._sessionmaker = sessionmaker
         self._metrics = metrics
+        self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
 
     def subscribe(
         self,
@@ -91,55 +126,112 @@ class Consumers:
         consumer = f"{self._service}.{name}"
         group_id = self._settings.topic(f"relay.{consumer}")
 
-        async def on_message(body: Any, message: KafkaMessage) -> None:
-            await self.process(consumer, handlers, default, message)
+        async def on_poll(message: KafkaMessage) -> None:
+            raw = message.raw_message
+            records = raw if isinstance(raw, tuple | list) else (raw,)
+            headers = message.batch_headers or [message.headers]
+            await self.process(
+                consumer,
+                handlers,
+                default,
+                [
+                    Delivery(r.value or b"", h, r.topic, r.partition, r.offset, r.key)
+                    for r, h in zip(records, headers, strict=True)
+                ],
+            )
 
-        on_message.__name__ = f"on_{name.replace('-', '_')}"
+        on_poll.__name__ = f"on_{name.replace('-', '_')}"
         self._broker.subscriber(
             *(self._settings.topic(t) for t in topics),
             group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
-            max_poll_records=100,
+            batch=True,
+            max_records=self.BATCH_SIZE,
+            decoder=_undecoded,
             title=consumer,
-        )(on_message)
+        )(on_poll)
 
     async def process(
         self,
         consumer: str,
         handlers: Mapping[str, Handler],
         default: Handler | None,
-        message: KafkaMessage,
-    ) -> str:
-        """Handles one message and returns the outcome. Raises only for transient failures, so that the
-        broker redelivers the message."""
-        announced = message.headers.get("event_type")
-        if default is None and isinstance(announced, str) and announced not in handlers:
+        deliveries: Sequence[Delivery],
+    ) -> list[str]:
+        """Handles a poll's records in their order and returns their outcomes. Raises only for
+        transient failures, so that the broker redelivers the poll (what was applied is skipped then)."""
+        outcomes: list[str] = []
+        work: dict[int, _Work] = {}  # by position in the poll
+        for delivery in deliveries:
+            found = await self._work_for(consumer, handlers, default, delivery)
+            if isinstance(found, _Work):
+                work[len(outcomes)] = found
+            outcomes.append(found if isinstance(found, str) else "pending")
+        if len(work) > 1:
+            try:
+                applied = await self._apply_together(consumer, list(work.values()))
+            except Exception as error:  # any failure: the records are applied one by one, alone
+                log.info("consumer_batch_applied_one_by_one", consumer=consumer, error=repr(error))
+            else:
+                for index, outcome in zip(work, applied, strict=True):
+                    outcomes[index] = outcome
+                    self._metrics.consumed.labels(consumer=consumer, outcome=outcome).inc()
+                work = {}
+        for index, item in work.items():
+            outcomes[index] = await self._process_with_retries(consumer, item)
+        return outcomes
+
+    async def _work_for(
+        self, consumer: str, handlers: Mapping[str, Handler], default: Handler | None, delivery: Delivery
+    ) -> _Work | str:
+        announced = delivery.headers.get("event_type")
+        if default is None and announced is not None and announced not in handlers:
             # Other consumers' events, told apart by the relay's header without decoding the body.
             self._metrics.consumed.labels(consumer=consumer, outcome="skipped").inc()
             return "skipped"
         try:
-            envelope = Envelope.from_bytes(message.body)
+            envelope = Envelope.from_bytes(delivery.body)
         except ValidationError as error:
-            await self._dead_letter(consumer, message, f"invalid envelope: {error.error_count()} error(s)", 0)
+            reason = f"invalid envelope: {error.error_count()} error(s)"
+            await self._dead_letter(consumer, delivery, reason, 0)
             return "dead_lettered"
         handler = handlers.get(envelope.type, default)
         if handler is None:
             self._metrics.consumed.labels(consumer=consumer, outcome="skipped").inc()
             return "skipped"
-        with structlog.contextvars.bound_contextvars(
-            event_id=str(envelope.id), event_type=envelope.type, subject=envelope.subject
-        ):
-            return await self._process_with_retries(consumer, envelope, handler, message)
+        return _Work(delivery, envelope, handler)
 
-    async def _process_with_retries(
-        self, consumer: str, envelope: Envelope, handler: Handler, message: KafkaMessage
-    ) -> str:
+    @contextlib.contextmanager
+    def _handling(self, consumer: str, work: _Work) -> Iterator[None]:
+        """The record's handler runs in the trace of the event (what it stages joins that trace) and
+        logs with the event's identity."""
+        envelope, delivery = work.envelope, work.delivery
+        parent = propagate.extract(dict(delivery.headers))
+        with (
+            self._tracer.start_as_current_span(
+                f"{consumer} process",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.destination.name": delivery.topic,
+                    "messaging.consumer.group.name": consumer,
+                    "messaging.message.id": str(envelope.id),
+                },
+            ),
+            structlog.contextvars.bound_contextvars(
+                event_id=str(envelope.id), event_type=envelope.type, subject=envelope.subject
+            ),
+        ):
+            yield
+
+    async def _process_with_retries(self, consumer: str, work: _Work) -> str:
         attempt, transient_since = 0, None
         while True:
             attempt += 1
             try:
-                outcome = await self._apply_once(consumer, envelope, handler)
+                outcome = await self._apply_once(consumer, work)
             except TRANSIENT_ERRORS as error:
                 transient_since = transient_since or asyncio.get_running_loop().time()
                 waited = asyncio.get_running_loop().time() - transient_since
@@ -152,12 +244,13 @@ class Consumers:
                 attempt -= 1  # an outage is not the message's fault: it does not use up its attempts
                 continue
             except DeadLetter as error:
-                await self._dead_letter(consumer, message, str(error), attempt)
+                await self._dead_letter(consumer, work.delivery, str(error), attempt)
                 return "dead_lettered"
             except Exception as error:
                 log.warning("consumer_handler_failed", consumer=consumer, attempt=attempt, error=repr(error))
                 if attempt >= self._settings.consumer_max_attempts:
-                    await self._dead_letter(consumer, message, f"{type(error).__name__}: {error}", attempt)
+                    reason = f"{type(error).__name__}: {error}"
+                    await self._dead_letter(consumer, work.delivery, reason, attempt)
                     return "dead_lettered"
                 self._metrics.consumed.labels(consumer=consumer, outcome="retried").inc()
                 await asyncio.sleep(self._settings.consumer_retry_backoff_seconds * 2 ** (attempt - 1))
@@ -165,38 +258,53 @@ class Consumers:
             self._metrics.consumed.labels(consumer=consumer, outcome=outcome).inc()
             return outcome
 
-    async def _apply_once(self, consumer: str, envelope: Envelope, handler: Handler) -> str:
-        async with self._sessionmaker() as session, session.begin():
-            first_time = (
-                await session.exec(
-                    insert(ProcessedMessage)  # type: ignore[call-overload]
-                    .values(consumer=consumer, message_id=envelope.id, event_type=envelope.type)
-                    .on_conflict_do_nothing()
-                    .returning(ProcessedMessage.message_id)
-                )
-            ).first()
-            if first_time is None:
-                return "duplicate"
-            await handler(envelope, session)
-        return "processed"
+    async def _apply_once(self, consumer: str, work: _Work) -> str:
+        return (await self._apply_together(consumer, [work]))[0]
 
-    async def _dead_letter(self, consumer: str, message: KafkaMessage, reason: str, attempts: int) -> None:
-        record = message.raw_message
+    async def _apply_together(self, consumer: str, works: Sequence[_Work]) -> list[str]:
+        """Applies the records in one transaction with the record that each was processed; a record
+        already processed (or twice in the poll) is a duplicate and changes nothing."""
+        outcomes = []
+        records = [
+            {"consumer": consumer, "message_id": w.envelope.id, "event_type": w.envelope.type} for w in works
+        ]
+        async with self._sessionmaker() as session, session.begin():
+            first_times = set(
+                (
+                    await session.exec(
+                        insert(ProcessedMessage)  # type: ignore[call-overload]
+                        .values(records)
+                        .on_conflict_do_nothing()
+                        .returning(ProcessedMessage.message_id)
+                    )
+                ).scalars()  # type: ignore[attr-defined]
+            )
+            for work in works:
+                if work.envelope.id not in first_times:
+                    outcomes.append("duplicate")
+                    continue
+                first_times.discard(work.envelope.id)
+                with self._handling(consumer, work):
+                    await work.handler(work.envelope, session)
+                outcomes.append("processed")
+        return outcomes
+
+    async def _dead_letter(self, consumer: str, delivery: Delivery, reason: str, attempts: int) -> None:
         reason = str(redact(reason))[:2000]
         headers = {
-            **{k: v for k, v in message.headers.items() if isinstance(v, str)},
+            **delivery.headers,
             "dlq_consumer": consumer,
             "dlq_reason": reason,
             "dlq_attempts": str(attempts),
             "dlq_failed_at": datetime.now(UTC).isoformat(),
-            "dlq_original_topic": getattr(record, "topic", ""),
-            "dlq_original_partition": str(getattr(record, "partition", "")),
-            "dlq_original_offset": str(getattr(record, "offset", "")),
+            "dlq_original_topic": delivery.topic,
+            "dlq_original_partition": "" if delivery.partition is None else str(delivery.partition),
+            "dlq_original_offset": "" if delivery.offset is None else str(delivery.offset),
         }
         await self._broker.publish(
-            message.body,
+            delivery.body,
             topic=self._settings.topic(DEAD_LETTERS.name),
-            key=getattr(record, "key", None),
+            key=delivery.key,
             headers=headers,
         )
         self._metrics.dead_letters.labels(consumer=consumer).inc()

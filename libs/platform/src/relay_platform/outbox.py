@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -248,7 +249,8 @@ class OutboxRelay:
         token = attach_trace_headers(row.headers)
         try:
             future: asyncio.Future[Any] = await self._broker.publish(
-                Envelope.model_validate(row.payload).to_bytes(),
+                # Validated when it was staged: sent as it was stored.
+                json.dumps(row.payload, separators=(",", ":")).encode(),
                 topic=row.topic,
                 key=row.key.encode(),
                 headers={"content-type": "application/json", **row.headers},

@@ -152,7 +152,12 @@ def _build(
         linger=settings.outbox_linger_seconds,
     )
     consumers = Consumers(
-        service=service, settings=settings, broker=broker, sessionmaker=sessionmaker, metrics=metrics
+        service=service,
+        settings=settings,
+        broker=broker,
+        sessionmaker=sessionmaker,
+        metrics=metrics,
+        tracer_provider=tracer_provider,
     )
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0)
     revocations = SessionRevocations(redis)

@@ -1,6 +1,7 @@
 """The outbox and the idempotent consumer against the real PostgreSQL and Kafka."""
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,7 @@ from relay_platform.db import asyncpg_dsn, create_engine, create_sessionmaker
 from relay_platform.messaging import create_broker, delete_topics, ensure_topics
 from relay_platform.metrics import PlatformMetrics
 from relay_platform.outbox import OutboxMessage, OutboxRelay, add_event
+from relay_platform.telemetry import current_trace_id
 from relay_testing.plugin import Infrastructure
 
 pytestmark = pytest.mark.integration
@@ -312,3 +314,82 @@ async def test_a_failure_that_passes_is_retried_and_applied_once(kit: Kit) -> No
     await eventually(done)
     assert await ledger(kit) == [("athlete-1", 4)]
     assert calls == 2
+
+
+async def test_a_backlog_is_applied_in_order_a_poll_per_transaction(kit: Kit) -> None:
+    transactions: list[int] = []
+
+    async def add_line_noting_its_transaction(event: Envelope, session: AsyncSession) -> None:
+        await add_ledger_line(event, session)
+        transactions.append((await session.exec(text("SELECT txid_current()"))).scalar_one())  # type: ignore[call-overload]
+
+    consumers(kit).subscribe(
+        "ledger", (INGESTION_EVENTS.name,), {"ingestion.webhook.received": add_line_noting_its_transaction}
+    )
+    # Waiting on Kafka before the consumer starts, as after a restart.
+    await publish_raw(kit, *(envelope(amount=n).to_bytes() for n in range(60)))
+    await kit.broker.start()
+
+    async def all_applied() -> bool:
+        return await processed_count(kit) == 60
+
+    await eventually(all_applied)
+    assert await ledger(kit) == [("athlete-1", n) for n in range(60)]
+    assert len(set(transactions)) < 10
+
+
+async def test_a_poisoned_message_in_a_poll_is_dead_lettered_alone(kit: Kit) -> None:
+    async def refuses_amount_13(event: Envelope, session: AsyncSession) -> None:
+        if event.data["amount"] == 13:
+            raise ValueError("amount 13 is refused")
+        await add_ledger_line(event, session)
+
+    consumers(kit).subscribe(
+        "ledger", (INGESTION_EVENTS.name,), {"ingestion.webhook.received": refuses_amount_13}
+    )
+    poisoned = envelope(amount=13)
+    await publish_raw(kit, *(envelope(amount=n).to_bytes() for n in (1, 2)), poisoned.to_bytes())
+    await publish_raw(kit, *(envelope(amount=n).to_bytes() for n in (3, 4)))
+    await kit.broker.start()
+
+    [record] = await read_topic(
+        kit.settings.kafka_bootstrap_servers, kit.settings.topic(DEAD_LETTERS.name), 1
+    )
+    assert Envelope.from_bytes(record.value).id == poisoned.id
+    assert dict(record.headers)["dlq_reason"] == b"ValueError: amount 13 is refused"
+
+    async def others_applied() -> bool:
+        return await processed_count(kit) == 4
+
+    await eventually(others_applied)
+    assert await ledger(kit) == [("athlete-1", n) for n in (1, 2, 3, 4)]
+
+
+async def test_each_message_of_a_poll_is_handled_in_its_own_trace(kit: Kit) -> None:
+    traces: dict[int, str | None] = {}
+
+    async def note_trace(event: Envelope, session: AsyncSession) -> None:
+        traces[int(event.data["amount"])] = current_trace_id()
+
+    consumers(kit).subscribe("ledger", (INGESTION_EVENTS.name,), {"ingestion.webhook.received": note_trace})
+    sent = {n: f"{random.getrandbits(128):032x}" for n in range(5)}
+    producer = AIOKafkaProducer(bootstrap_servers=kit.settings.kafka_bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for amount, trace_id in sent.items():
+            traceparent = f"00-{trace_id}-{random.getrandbits(64):016x}-01"
+            await producer.send_and_wait(
+                kit.topic,
+                envelope(amount=amount).to_bytes(),
+                key=b"athlete-1",
+                headers=[("traceparent", traceparent.encode())],
+            )
+    finally:
+        await producer.stop()
+    await kit.broker.start()
+
+    async def all_handled() -> bool:
+        return await processed_count(kit) == 5
+
+    await eventually(all_handled)
+    assert traces == sent
