@@ -224,6 +224,42 @@ PLANNING_PROGRAM_ENDED = EventSpec(
     data=planning.ProgramEnded,
     description="A training program stopped being active.",
 )
+PLANNING_PROGRAM_GENERATED = EventSpec(
+    type="planning.program.generated",
+    version=1,
+    data=planning.ProgramGenerated,
+    description="A periodized program was generated for an athlete.",
+)
+PLANNING_PROGRAM_RECALCULATED = EventSpec(
+    type="planning.program.recalculated",
+    version=1,
+    data=planning.ProgramRecalculated,
+    description="A program's upcoming weeks were adjusted (after a skip, low compliance or the weekly job).",
+)
+PLANNING_SESSION_SCHEDULED = EventSpec(
+    type="planning.session.scheduled",
+    version=1,
+    data=planning.SessionScheduled,
+    description="A session was planned, with its structured workout.",
+)
+PLANNING_SESSION_CHANGED = EventSpec(
+    type="planning.session.changed",
+    version=1,
+    data=planning.SessionChanged,
+    description="A planned session was changed or removed.",
+)
+PLANNING_SESSION_COMPLETED = EventSpec(
+    type="planning.session.completed",
+    version=1,
+    data=planning.SessionCompleted,
+    description="A planned session was completed, by the athlete or by a matching activity.",
+)
+PLANNING_SESSION_SKIPPED = EventSpec(
+    type="planning.session.skipped",
+    version=1,
+    data=planning.SessionSkipped,
+    description="The athlete skipped a planned session, with the reason.",
+)
 
 EVENTS: tuple[EventSpec, ...] = (
     IDENTITY_USER_REGISTERED,
@@ -255,6 +291,12 @@ EVENTS: tuple[EventSpec, ...] = (
     INGESTION_ACTIVITY_MERGED,
     PLANNING_PROGRAM_ACTIVATED,
     PLANNING_PROGRAM_ENDED,
+    PLANNING_PROGRAM_GENERATED,
+    PLANNING_PROGRAM_RECALCULATED,
+    PLANNING_SESSION_SCHEDULED,
+    PLANNING_SESSION_CHANGED,
+    PLANNING_SESSION_COMPLETED,
+    PLANNING_SESSION_SKIPPED,
 )
 
 

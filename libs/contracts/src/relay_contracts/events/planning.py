@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from relay_contracts.events.common import Actor
+from relay_contracts.workouts import StructuredWorkout
 
 
 class ProgramActivated(BaseModel):
@@ -33,4 +34,106 @@ class ProgramEnded(BaseModel):
     user_id: str
     reason: Literal["completed", "replaced", "abandoned"]
     ended_at: datetime
+    actor: Actor
+
+
+class PhaseSpan(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    name: str
+    first_week: int
+    last_week: int
+    start_date: date
+
+
+class ProgramGenerated(BaseModel):
+    """A program was generated for the athlete (it is activated by `planning.program.activated`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    program_id: str
+    user_id: str
+    template_id: str
+    distance_type: str
+    event_date: date
+    start_date: date
+    total_weeks: int
+    weekly_hours_target: float
+    phases: list[PhaseSpan]
+    sessions: int = Field(description="How many sessions were scheduled (each has its own event).")
+    actor: Actor
+
+
+class ProgramRecalculated(BaseModel):
+    """Upcoming weeks were adjusted; the sessions changed have their own events."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    program_id: str
+    user_id: str
+    trigger: Literal["skip", "low_compliance", "weekly", "manual"]
+    weeks_modified: list[int]
+    sessions_added: int
+    sessions_removed: int
+    volume_adjustment: int = Field(description="Percent of the upcoming volume; negative for a reduction.")
+    actor: Actor
+
+
+class SessionScheduled(BaseModel):
+    """A session was planned, with the structured workout export turns into device files."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str
+    program_id: str
+    user_id: str
+    scheduled_date: date
+    sport: Literal["swim", "bike", "run"]
+    session_type: str
+    title: str
+    duration_minutes: int
+    workout: StructuredWorkout
+    actor: Actor
+
+
+class SessionChanged(BaseModel):
+    """A scheduled session was changed (or, with `removed`, taken out of the plan): what export needs to
+    update or delete a workout already pushed to a device."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str
+    program_id: str
+    user_id: str
+    scheduled_date: date
+    removed: bool = False
+    session_type: str | None = None
+    title: str | None = None
+    duration_minutes: int | None = None
+    workout: StructuredWorkout | None = None
+    actor: Actor
+
+
+class SessionCompleted(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str
+    program_id: str
+    user_id: str
+    scheduled_date: date
+    completed_at: datetime
+    actual_duration_minutes: int | None = None
+    actual_distance_m: float | None = None
+    activity_id: str | None = Field(default=None, description="The activity that completed it, if matched.")
+    actor: Actor
+
+
+class SessionSkipped(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    session_id: str
+    program_id: str
+    user_id: str
+    scheduled_date: date
+    reason: Literal["fatigue", "illness", "injury", "schedule", "other"]
     actor: Actor
