@@ -6,9 +6,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from planning import service
 from relay_contracts import Envelope
-from relay_contracts.catalog import IDENTITY_PROFILE_UPDATED, IDENTITY_USER_DELETED
+from relay_contracts.catalog import (
+    IDENTITY_PROFILE_UPDATED,
+    IDENTITY_USER_DELETED,
+    INGESTION_ACTIVITY_UPSERTED,
+)
 from relay_contracts.events.identity import ProfileUpdated, UserDeleted
-from relay_contracts.topics import IDENTITY_EVENTS
+from relay_contracts.events.ingestion import ActivityUpserted
+from relay_contracts.topics import IDENTITY_EVENTS, INGESTION_EVENTS
 from relay_platform.consumers import Handler
 from relay_platform.service import Runtime
 
@@ -28,5 +33,17 @@ IDENTITY_EVENT_HANDLERS: dict[str, Handler] = {
 }
 
 
+def activity_handlers(topic_prefix: str) -> dict[str, Handler]:
+    async def on_activity_upserted(envelope: Envelope, session: AsyncSession) -> None:
+        """A recorded workout completes the planned session it matches."""
+        activity = ActivityUpserted.model_validate(envelope.data)
+        await service.complete_from_activity(session, activity, topic_prefix=topic_prefix)
+
+    return {INGESTION_ACTIVITY_UPSERTED.type: on_activity_upserted}
+
+
 def subscribe(runtime: Runtime) -> None:
     runtime.consumers.subscribe("identity-events", (IDENTITY_EVENTS.name,), IDENTITY_EVENT_HANDLERS)
+    runtime.consumers.subscribe(
+        "activities", (INGESTION_EVENTS.name,), activity_handlers(runtime.settings.kafka_topic_prefix)
+    )

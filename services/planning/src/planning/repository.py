@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from datetime import date
+
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from planning.models import AthleteProfile
+from planning.models import (
+    AthleteProfile,
+    Goal,
+    Onboarding,
+    Program,
+    ProgramWeek,
+    Recalculation,
+    TrainingSession,
+)
 
 
 async def upsert_profile(session: AsyncSession, profile: AthleteProfile) -> bool:
@@ -28,5 +38,97 @@ async def get_profile(session: AsyncSession, user_id: str) -> AthleteProfile | N
 
 
 async def delete_athlete_rows(session: AsyncSession, user_id: str) -> None:
-    """Deletes every row of this database about the athlete."""
-    await session.exec(delete(AthleteProfile).where(col(AthleteProfile.user_id) == user_id))  # type: ignore[call-overload]
+    """Deletes every row of this database about the athlete (weeks, sessions and recalculations go
+    with their program)."""
+    for table in (AthleteProfile, Onboarding, Goal, Program):
+        await session.exec(delete(table).where(col(table.user_id) == user_id))  # type: ignore[call-overload]
+
+
+async def get_onboarding(
+    session: AsyncSession, user_id: str, *, for_update: bool = False
+) -> Onboarding | None:
+    statement = select(Onboarding).where(col(Onboarding.user_id) == user_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def get_goal(session: AsyncSession, user_id: str, goal_id: str) -> Goal | None:
+    statement = select(Goal).where(col(Goal.id) == goal_id, col(Goal.user_id) == user_id)
+    return (await session.exec(statement)).first()
+
+
+async def active_program(session: AsyncSession, user_id: str) -> Program | None:
+    statement = select(Program).where(col(Program.user_id) == user_id, col(Program.status) == "active")
+    return (await session.exec(statement)).first()
+
+
+async def get_program(session: AsyncSession, user_id: str, program_id: str) -> Program | None:
+    """The athlete's program: another athlete's is not found."""
+    statement = select(Program).where(col(Program.id) == program_id, col(Program.user_id) == user_id)
+    return (await session.exec(statement)).first()
+
+
+async def retire_active_programs(session: AsyncSession, user_id: str) -> list[str]:
+    """Marks the athlete's active program replaced; returns its id (none or one)."""
+    statement = (
+        update(Program)
+        .where(col(Program.user_id) == user_id, col(Program.status) == "active")
+        .values(status="replaced")
+        .returning(col(Program.id))
+    )
+    return list((await session.exec(statement)).scalars())  # type: ignore[call-overload]
+
+
+async def weeks_of(session: AsyncSession, program_id: str) -> list[ProgramWeek]:
+    statement = (
+        select(ProgramWeek).where(col(ProgramWeek.program_id) == program_id).order_by(col(ProgramWeek.number))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def sessions_of(
+    session: AsyncSession, program_id: str, week_number: int | None = None
+) -> list[TrainingSession]:
+    statement = select(TrainingSession).where(col(TrainingSession.program_id) == program_id)
+    if week_number is not None:
+        statement = statement.where(col(TrainingSession.week_number) == week_number)
+    statement = statement.order_by(col(TrainingSession.scheduled_date), col(TrainingSession.position))
+    return list((await session.exec(statement)).all())
+
+
+async def sessions_between(
+    session: AsyncSession, program_id: str, first: date, last: date
+) -> list[TrainingSession]:
+    statement = (
+        select(TrainingSession)
+        .where(
+            col(TrainingSession.program_id) == program_id,
+            col(TrainingSession.scheduled_date) >= first,
+            col(TrainingSession.scheduled_date) <= last,
+        )
+        .order_by(col(TrainingSession.scheduled_date), col(TrainingSession.position))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def get_session(
+    session: AsyncSession, user_id: str, session_id: str, *, for_update: bool = False
+) -> TrainingSession | None:
+    """The athlete's session: another athlete's is not found."""
+    statement = select(TrainingSession).where(
+        col(TrainingSession.id) == session_id, col(TrainingSession.user_id) == user_id
+    )
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).first()
+
+
+async def latest_recalculation(session: AsyncSession, program_id: str) -> Recalculation | None:
+    statement = (
+        select(Recalculation)
+        .where(col(Recalculation.program_id) == program_id)
+        .order_by(col(Recalculation.triggered_at).desc())
+        .limit(1)
+    )
+    return (await session.exec(statement)).first()
