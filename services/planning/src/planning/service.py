@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from planning import repository
 from planning.matching import ActivityToMatch, SessionToMatch, match_activity
-from planning.models import AthleteProfile
+from planning.models import AthleteProfile, Program
 from relay_contracts.catalog import PLANNING_SESSION_COMPLETED
 from relay_contracts.events.common import Actor
 from relay_contracts.events.identity import ProfileUpdated, UserDeleted
@@ -50,9 +50,13 @@ async def complete_from_activity(
     """Completes the planned session an ingested activity matches (same sport, same day or the next
     pending one beside it, similar duration) with its actual values; returns the session's id, if any.
     Another provider's copy of an activity already seen (`duplicate_of`) completes nothing."""
-    if activity.duplicate_of is not None:
+    if activity.duplicate_of is not None or activity.sport not in ("swim", "bike", "run"):
         return None
-    program = await repository.active_program(session, activity.user_id)
+    # A backfill brings hundreds of activities in one transaction, mostly of the same athletes.
+    known: dict[str, Program | None] = session.info.setdefault("active_programs", {})
+    if activity.user_id not in known:
+        known[activity.user_id] = await repository.active_program(session, activity.user_id)
+    program = known[activity.user_id]
     if program is None:
         return None
     facts = ActivityToMatch.from_event(activity)
