@@ -12,10 +12,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from relay_platform.config import ServiceSettings
+from relay_platform.service import KeySourceFactory
 
 ISSUER = "relay-identity"
 AUDIENCE = "relay-api"
@@ -72,6 +77,21 @@ class FakeIdentity:
             **({"strava_id": strava_id} if strava_id else {}),
         }
         return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})
+
+    async def public_keys(self) -> dict[str, Any]:
+        """The key set as identity serves it, read through its app in memory."""
+        transport = httpx.ASGITransport(app=self.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
+            keys: dict[str, Any] = (await client.get("/.well-known/jwks.json")).json()
+            return keys
+
+    def key_source(self) -> KeySourceFactory:
+        """What `create_service_app(key_source=...)` takes: the service verifies tokens with these keys."""
+
+        def factory(engine: AsyncEngine, settings: ServiceSettings) -> Any:
+            return self.public_keys
+
+        return factory
 
     def bearer(self, user_id: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.access_token(user_id)}"}

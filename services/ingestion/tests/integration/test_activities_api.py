@@ -13,13 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from ingestion.config import Settings
 from ingestion.endpoints.activities import router
 from ingestion.models import Activity
-from relay_platform.config import ServiceSettings
 from relay_platform.service import create_service_app
 from relay_testing.identity import FakeIdentity
 from relay_testing.plugin import Infrastructure
@@ -58,15 +57,6 @@ async def app(
     are signed by a fake identity whose public keys the service reads."""
     identity = FakeIdentity()
 
-    def identity_keys(engine: AsyncEngine, settings: ServiceSettings) -> Any:
-        async def fetch() -> dict[str, Any]:
-            transport = httpx.ASGITransport(app=identity.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
-                keys: dict[str, Any] = (await client.get("/.well-known/jwks.json")).json()
-                return keys
-
-        return fetch
-
     settings = Settings(
         database_url=fresh_database,
         kafka_bootstrap_servers=infrastructure.kafka_bootstrap,
@@ -78,7 +68,7 @@ async def app(
         worker_enabled=False,
     )
     service = create_service_app(
-        service="ingestion", settings=settings, routers=[router], key_source=identity_keys
+        service="ingestion", settings=settings, routers=[router], key_source=identity.key_source()
     )
     async with service.router.lifespan_context(service):
         transport = httpx.ASGITransport(app=service)

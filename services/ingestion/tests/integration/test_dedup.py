@@ -540,12 +540,6 @@ async def api(
     What they stage for Kafka is read from the outbox table."""
     identity = FakeIdentity()
 
-    async def identity_keys() -> dict[str, Any]:
-        transport = httpx.ASGITransport(app=identity.app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
-            keys: dict[str, Any] = (await client.get("/.well-known/jwks.json")).json()
-            return keys
-
     settings = ServiceSettings(
         database_url=fresh_database, kafka_topic_prefix=TOPIC_PREFIX, rate_limit_enabled=False
     )
@@ -555,7 +549,7 @@ async def api(
         settings=settings,
         sessionmaker=sessionmaker,
         auth=AccessTokenVerifier(
-            key_source=identity_keys,
+            key_source=identity.public_keys,
             issuer=settings.auth_issuer,
             audience=settings.auth_audience,
             admin_audience=settings.auth_admin_audience,

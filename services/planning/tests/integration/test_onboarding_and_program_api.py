@@ -12,14 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from planning.config import Settings
 from planning.endpoints import onboarding, programs, sessions
 from planning.models import OutboxMessage
-from relay_platform.config import ServiceSettings
 from relay_platform.service import create_service_app
 from relay_testing.identity import FakeIdentity
 from relay_testing.plugin import Infrastructure
@@ -53,15 +52,6 @@ async def api(
 ) -> AsyncIterator[Api]:
     identity = FakeIdentity()
 
-    def identity_keys(engine: AsyncEngine, settings: ServiceSettings) -> Any:
-        async def fetch() -> dict[str, Any]:
-            transport = httpx.ASGITransport(app=identity.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://identity") as client:
-                keys: dict[str, Any] = (await client.get("/.well-known/jwks.json")).json()
-                return keys
-
-        return fetch
-
     settings = Settings(
         database_url=fresh_database,
         kafka_bootstrap_servers=infrastructure.kafka_bootstrap,
@@ -73,7 +63,7 @@ async def api(
         service="planning",
         settings=settings,
         routers=[onboarding.router, programs.router, sessions.router],
-        key_source=identity_keys,
+        key_source=identity.key_source(),
     )
     async with service.router.lifespan_context(service):
         transport = httpx.ASGITransport(app=service)
