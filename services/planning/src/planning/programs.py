@@ -7,7 +7,7 @@ import dataclasses
 import json
 import uuid
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -219,7 +219,7 @@ def phase_of_week(program: Program, number: int) -> str:
     return str(program.phases[-1]["name"])
 
 
-def week_status(program: Program, week: ProgramWeek, today: date) -> str:
+def week_status(week: ProgramWeek, today: date) -> Literal["completed", "current", "upcoming"]:
     end = week.start_date + timedelta(days=6)
     if today > end:
         return "completed"

@@ -15,7 +15,6 @@ from planning.models import (
     Onboarding,
     Program,
     ProgramWeek,
-    Recalculation,
     TrainingSession,
 )
 
@@ -121,14 +120,4 @@ async def get_session(
     )
     if for_update:
         statement = statement.with_for_update()
-    return (await session.exec(statement)).first()
-
-
-async def latest_recalculation(session: AsyncSession, program_id: str) -> Recalculation | None:
-    statement = (
-        select(Recalculation)
-        .where(col(Recalculation.program_id) == program_id)
-        .order_by(col(Recalculation.triggered_at).desc())
-        .limit(1)
-    )
     return (await session.exec(statement)).first()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -41,10 +41,6 @@ async def session_or_404(
     if found is None:
         raise NotFound("no such session", details={"session_id": session_id})
     return found
-
-
-def monday_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 async def on_day(session: AsyncSession, user_id: str, day: date) -> list[TrainingSession]:

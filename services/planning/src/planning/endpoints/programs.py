@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path
@@ -147,15 +147,14 @@ async def get_program(
     )
 
 
-def _summary(program: Program, week: ProgramWeek, rows: list[TrainingSession], today: object) -> WeekSummary:
-    status = programs.week_status(program, week, today)  # type: ignore[arg-type]
+def _summary(week: ProgramWeek, rows: list[TrainingSession], today: date) -> WeekSummary:
     return WeekSummary(
         week_number=week.number,
         phase=week.phase,
-        status=status,  # type: ignore[arg-type]
+        status=programs.week_status(week, today),
         planned_hours=_hours(rows, actual=False),
         actual_hours=_hours(rows, actual=True),
-        compliance_rate=programs.compliance_of(rows, today),  # type: ignore[arg-type]
+        compliance_rate=programs.compliance_of(rows, today),
         sessions_completed=sum(row.status == "completed" for row in rows),
         sessions_total=len(rows),
     )
@@ -172,7 +171,7 @@ async def get_overview(
     for row in rows:
         by_week.setdefault(row.week_number, []).append(row)
     weeks = [
-        _summary(program, week, by_week.get(week.number, []), today)
+        _summary(week, by_week.get(week.number, []), today)
         for week in await repository.weeks_of(session, program.id)
     ]
     return OverviewResponse(
@@ -210,7 +209,7 @@ async def get_week(
             program_id=program.id,
             week_number=week.number,
             phase=week.phase,
-            status=programs.week_status(program, week, today),  # type: ignore[arg-type]
+            status=programs.week_status(week, today),
             start_date=week.start_date,
             end_date=week.start_date + timedelta(days=6),
             planned=_volume(rows, actual=False),
