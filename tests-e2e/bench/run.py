@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import auth
 import ingest
 import plan
+import review
 import stack
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -20,7 +21,13 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 def main() -> None:
     only = set(sys.argv[1:])
-    benchmarks = {"stack": stack.run, "auth": auth.run, "ingestion": ingest.run, "planning": plan.run}
+    benchmarks = {
+        "stack": stack.run,
+        "auth": auth.run,
+        "ingestion": ingest.run,
+        "planning": plan.run,
+        "review": review.run,
+    }
     figures = {name: bench() for name, bench in benchmarks.items() if not only or name in only}
     record = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),

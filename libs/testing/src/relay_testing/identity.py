@@ -1,12 +1,14 @@
 """A fake of the identity service as other services meet it: its public keys
-(`/.well-known/jwks.json`), athletes' access tokens signed with them (ES256, the claims identity puts
-in), and the internal Strava-grant claim (`POST /internal/strava-grants/{id}/claim`, each grant once,
-to the right bearer token)."""
+(`/.well-known/jwks.json`), athletes' access tokens and operators' `admin_session` cookies signed with
+them (ES256, the claims identity puts in), and the internal Strava-grant claim
+(`POST /internal/strava-grants/{id}/claim`, each grant once, to the right bearer token)."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
+import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -19,11 +21,13 @@ from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from relay_platform.auth import ADMIN_SESSION_COOKIE, CSRF_HEADER
 from relay_platform.config import ServiceSettings
 from relay_platform.service import KeySourceFactory
 
 ISSUER = "relay-identity"
 AUDIENCE = "relay-api"
+ADMIN_AUDIENCE = "relay-admin"
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -77,6 +81,33 @@ class FakeIdentity:
             **({"strava_id": strava_id} if strava_id else {}),
         }
         return jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})
+
+    def admin_session(self, admin_id: str, role: str, *, ttl_seconds: int = 8 * 3600) -> tuple[str, str]:
+        """An operator's `admin_session` cookie as identity signs it at login, and the CSRF token whose
+        SHA-256 it carries (to send back in `X-CSRF-Token` on state-changing calls)."""
+        csrf_token = secrets.token_urlsafe(32)
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": ADMIN_AUDIENCE,
+            "sub": admin_id,
+            "role": role,
+            "sid": f"ads_{uuid.uuid4().hex}",
+            "csrf": hashlib.sha256(csrf_token.encode()).hexdigest(),
+            "iat": now,
+            "exp": now + ttl_seconds,
+        }
+        cookie = jwt.encode(claims, self._key, algorithm="ES256", headers={"kid": self.kid})
+        return cookie, csrf_token
+
+    def admin_headers(self, admin_id: str, role: str, *, csrf: bool = True) -> dict[str, str]:
+        """What an operator's browser sends: the `admin_session` cookie and, unless `csrf` is false, the
+        session's CSRF token."""
+        cookie, csrf_token = self.admin_session(admin_id, role)
+        headers = {"Cookie": f"{ADMIN_SESSION_COOKIE}={cookie}"}
+        if csrf:
+            headers[CSRF_HEADER] = csrf_token
+        return headers
 
     async def public_keys(self) -> dict[str, Any]:
         """The key set as identity serves it, read through its app in memory."""

@@ -3,8 +3,9 @@
 from fastapi import FastAPI
 
 from planning.config import Settings
-from planning.endpoints import onboarding, programs, sessions
+from planning.endpoints import admin, load, onboarding, programs, sessions
 from planning.handlers import subscribe
+from planning.reviews import scheduled_jobs
 from relay_platform.service import create_service_app
 
 
@@ -12,7 +13,8 @@ def create_app() -> FastAPI:
     return create_service_app(
         service="planning",
         settings=Settings(),
-        routers=[onboarding.router, programs.router, sessions.router],
+        routers=[onboarding.router, programs.router, sessions.router, load.router, admin.router],
         subscribe=subscribe,
+        resources=scheduled_jobs,
         description="Onboarding, periodized training programs, sessions, compliance and training load.",
     )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from planning import service
+from planning import service, training_load
 from relay_contracts import Envelope
 from relay_contracts.catalog import (
     IDENTITY_PROFILE_UPDATED,
     IDENTITY_USER_DELETED,
+    INGESTION_ACTIVITY_DELETED,
+    INGESTION_ACTIVITY_MERGED,
     INGESTION_ACTIVITY_UPSERTED,
 )
 from relay_contracts.events.identity import ProfileUpdated, UserDeleted
-from relay_contracts.events.ingestion import ActivityUpserted
+from relay_contracts.events.ingestion import ActivityDeleted, ActivityMerged, ActivityUpserted
 from relay_contracts.topics import IDENTITY_EVENTS, INGESTION_EVENTS
 from relay_platform.consumers import Handler
 from relay_platform.service import Runtime
@@ -35,11 +37,22 @@ IDENTITY_EVENT_HANDLERS: dict[str, Handler] = {
 
 def activity_handlers(topic_prefix: str) -> dict[str, Handler]:
     async def on_activity_upserted(envelope: Envelope, session: AsyncSession) -> None:
-        """A recorded workout completes the planned session it matches."""
+        """A recorded workout completes the planned session it matches and adds to the training load."""
         activity = ActivityUpserted.model_validate(envelope.data)
         await service.complete_from_activity(session, activity, topic_prefix=topic_prefix)
+        await training_load.record_activity(session, activity)
 
-    return {INGESTION_ACTIVITY_UPSERTED.type: on_activity_upserted}
+    async def on_activity_deleted(envelope: Envelope, session: AsyncSession) -> None:
+        await training_load.forget_activity(session, ActivityDeleted.model_validate(envelope.data))
+
+    async def on_activity_merged(envelope: Envelope, session: AsyncSession) -> None:
+        await training_load.forget_duplicate(session, ActivityMerged.model_validate(envelope.data))
+
+    return {
+        INGESTION_ACTIVITY_UPSERTED.type: on_activity_upserted,
+        INGESTION_ACTIVITY_DELETED.type: on_activity_deleted,
+        INGESTION_ACTIVITY_MERGED.type: on_activity_merged,
+    }
 
 
 def subscribe(runtime: Runtime) -> None:

@@ -15,6 +15,7 @@ from relay_platform.db import service_metadata
 from relay_platform.outbox import OutboxMessage
 
 __all__ = [
+    "ActivityLoad",
     "AthleteProfile",
     "Goal",
     "Onboarding",
@@ -135,6 +136,7 @@ class Program(PlanningTable, table=True):
     __tablename__ = "programs"
     __table_args__ = (
         Index("ux_programs_one_active", "user_id", unique=True, postgresql_where=text("status = 'active'")),
+        Index("ix_programs_review_due", "review_at", postgresql_where=text("status = 'active'")),
     )
 
     id: str = Field(primary_key=True)
@@ -150,6 +152,8 @@ class Program(PlanningTable, table=True):
     inputs: dict[str, Any] = _json()
     created_at: datetime | None = _at(default_now=True)
     last_recalc_at: datetime | None = _at(nullable=True)
+    review_at: datetime | None = _at(nullable=True)
+    """When the weekly review is next due: Monday 06:00 in the athlete's timezone (None once ended)."""
 
 
 class ProgramWeek(PlanningTable, table=True):
@@ -216,3 +220,21 @@ class Recalculation(PlanningTable, table=True):
     trigger: str
     changes: dict[str, Any] = _json()
     triggered_at: datetime | None = _at(default_now=True)
+
+
+class ActivityLoad(PlanningTable, table=True):
+    """The training stress of one ingested activity, scored when it arrived with the athlete's thresholds
+    then (another provider's copy of an activity is not counted twice)."""
+
+    __tablename__ = "activity_loads"
+    __table_args__ = (Index("ix_activity_loads_user_date", "user_id", "local_date"),)
+
+    activity_id: str = Field(primary_key=True)
+    user_id: str
+    local_date: date
+    sport: str
+    moving_time_s: int
+    stress: float  # on the TSS scale: 100 for one hour at threshold
+    method: str  # power | pace | heart_rate | duration
+    revision: int
+    updated_at: datetime | None = _at(default_now=True)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from planning import programs, repository
+from planning import library, programs, repository, reviews
 from planning.domain import (
     WEEKDAY_NAMES,
     Availability,
@@ -31,7 +31,7 @@ from planning.schemas import (
     OnboardingStatus,
     OnboardingStep,
 )
-from planning.templates import builtin_templates, recommend_template
+from planning.templates import recommend_template
 from relay_platform.errors import Conflict, InvalidInput
 
 MIN_WEEKS_TO_EVENT = 8
@@ -132,7 +132,8 @@ async def set_goal(
     onboarding = await _onboarding(session, user_id)
     onboarding.goal_id = goal.id
     weeks = weeks_until(today, request.event_date)
-    template = recommend_template(builtin_templates(), request.distance_type, level_of(profile), weeks)
+    templates = await library.active_templates(session)
+    template = recommend_template(templates, request.distance_type, level_of(profile), weeks)
     return goal, weeks, template.id
 
 
@@ -169,6 +170,19 @@ def _constraints(stored: dict[str, Any] | None) -> Constraints:
         home_trainer=bool(stored.get("home_trainer", False)),
         outdoor_bike_only=bool(stored.get("outdoor_bike_only", False)),
         injuries_notes=stored.get("injuries_notes"),
+    )
+
+
+def current_thresholds(profile: AthleteProfile | None, answers: Onboarding | None, today: date) -> Thresholds:
+    """The athlete's thresholds as planning knows them: the values given at the end of the onboarding,
+    else the profile's, and a maximum heart rate estimated from the age when none is known."""
+    manual_hr = answers.max_hr_manual if answers else None
+    manual_ftp = answers.ftp_manual if answers else None
+    return Thresholds(
+        max_hr=_max_hr(profile, manual_hr, today),
+        ftp_w=manual_ftp or (profile.ftp_watts if profile else None),
+        threshold_pace_s_per_km=profile.threshold_pace_seconds_per_km if profile else None,
+        css_s_per_100m=profile.swim_css_seconds_per_100m if profile else None,
     )
 
 
@@ -217,14 +231,10 @@ async def complete(
             preferred_long_day=int(onboarding.preferred_long_day or 0),
         ),
         constraints=_constraints(onboarding.constraints),
-        thresholds=Thresholds(
-            max_hr=_max_hr(profile, request.fc_max_manual, today),
-            ftp_w=request.ftp_manual or (profile.ftp_watts if profile else None),
-            threshold_pace_s_per_km=profile.threshold_pace_seconds_per_km if profile else None,
-            css_s_per_100m=profile.swim_css_seconds_per_100m if profile else None,
-        ),
+        thresholds=current_thresholds(profile, onboarding, today),
         start_date=first_monday(today),
     )
     program = await programs.create_program(session, user_id, goal, inputs, now, topic_prefix=topic_prefix)
+    program.review_at = reviews.next_review(now, reviews.zone_named(profile.timezone if profile else None))
     onboarding.completed_at = now
     return program

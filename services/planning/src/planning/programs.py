@@ -11,11 +11,11 @@ from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from planning import domain, repository
+from planning import domain, library, repository
 from planning.generation import generate_program
 from planning.matching import SessionOutcome, compliance
 from planning.models import Goal, Program, ProgramWeek, TrainingSession
-from planning.templates import builtin_templates, recommend_template
+from planning.templates import recommend_template
 from relay_contracts import Envelope
 from relay_contracts.catalog import (
     PLANNING_PROGRAM_ACTIVATED,
@@ -103,7 +103,8 @@ async def create_program(
     """Generates the program, stores it as the athlete's active one (the previous one is replaced) and
     stages its events: generated, activated, and each session scheduled."""
     weeks_left = max((goal.event_date - inputs.start_date).days // 7 + 1, 1)
-    template = recommend_template(builtin_templates(), inputs.goal.distance_type, inputs.level, weeks_left)
+    templates = await library.active_templates(session)
+    template = recommend_template(templates, inputs.goal.distance_type, inputs.level, weeks_left)
     plan = generate_program(template, inputs)
     actor = Actor(type="athlete", id=user_id)
     replaced = await repository.retire_active_programs(session, user_id)

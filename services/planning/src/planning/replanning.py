@@ -4,14 +4,15 @@ the workouts already on a device)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from planning import programs, repository
 from planning.domain import Thresholds
-from planning.models import Program, Recalculation, TrainingSession
+from planning.models import Program, ProgramWeek, Recalculation, TrainingSession
+from planning.recalculation import Recalculation as RecalculationResult
 from planning.recalculation import SessionState, Trigger, WeekState, recalculate
 from planning.workouts import build_workout, describe, estimated_distance_m
 from relay_contracts import Envelope
@@ -62,21 +63,15 @@ def _changed(row: TrainingSession, actor: Actor, *, removed: bool = False) -> Se
     )
 
 
-async def replan(
-    session: AsyncSession,
-    program: Program,
-    trigger: Trigger,
-    today: date,
-    now: datetime,
-    *,
-    by: TriggerName,
-    actor: Actor,
-    topic_prefix: str = "",
-) -> Recalculation:
-    """Recalculates the program's upcoming weeks and applies the result; returns the recorded
-    recalculation (its `changes` are the seed's)."""
-    weeks = await repository.weeks_of(session, program.id)
-    rows = await repository.sessions_of(session, program.id)
+async def _plan_around(
+    session: AsyncSession, program: Program, today: date
+) -> tuple[list[ProgramWeek], list[TrainingSession], list[WeekState]]:
+    """The weeks every rule looks at, with their sessions: the last week that ended, the current week and
+    the next one (weeks start on Mondays, so they all start between 13 days before today and 7 after)."""
+    weeks = await repository.weeks_starting_between(
+        session, program.id, today - timedelta(days=13), today + timedelta(days=7)
+    )
+    rows = await repository.sessions_of_weeks(session, program.id, [week.number for week in weeks])
     by_week: dict[int, list[TrainingSession]] = {}
     for row in rows:
         by_week.setdefault(row.week_number, []).append(row)
@@ -104,7 +99,63 @@ async def replan(
         )
         for week in weeks
     ]
+    return weeks, rows, states
+
+
+async def replan(
+    session: AsyncSession,
+    program: Program,
+    trigger: Trigger,
+    today: date,
+    now: datetime,
+    *,
+    by: TriggerName,
+    actor: Actor,
+    topic_prefix: str = "",
+) -> Recalculation:
+    """Recalculates the program's upcoming weeks and applies the result; returns the recorded
+    recalculation (its `changes` are the seed's)."""
+    weeks, rows, states = await _plan_around(session, program, today)
     result = recalculate(states, today, trigger)
+    return await _apply(
+        session, program, result, weeks, rows, now, by=by, actor=actor, topic_prefix=topic_prefix
+    )
+
+
+async def review_week(
+    session: AsyncSession, program: Program, today: date, now: datetime, *, topic_prefix: str = ""
+) -> Recalculation | None:
+    """The weekly review: the week that ended is looked at and the plan adjusted when it calls for it.
+    A review that changes nothing is neither recorded nor announced."""
+    weeks, rows, states = await _plan_around(session, program, today)
+    result = recalculate(states, today, Trigger("weekly"))
+    if result.unchanged and not result.week_targets:
+        return None
+    return await _apply(
+        session,
+        program,
+        result,
+        weeks,
+        rows,
+        now,
+        by="weekly",
+        actor=Actor(type="system"),
+        topic_prefix=topic_prefix,
+    )
+
+
+async def _apply(
+    session: AsyncSession,
+    program: Program,
+    result: RecalculationResult,
+    weeks: list[ProgramWeek],
+    rows: list[TrainingSession],
+    now: datetime,
+    *,
+    by: TriggerName,
+    actor: Actor,
+    topic_prefix: str,
+) -> Recalculation:
     thresholds = thresholds_of(program)
     by_id = {row.id: row for row in rows}
     events: list[Envelope] = []

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from planning.models import (
+    ActivityLoad,
     AthleteProfile,
     Goal,
     Onboarding,
     Program,
+    ProgramTemplate,
     ProgramWeek,
     TrainingSession,
 )
@@ -39,7 +41,7 @@ async def get_profile(session: AsyncSession, user_id: str) -> AthleteProfile | N
 async def delete_athlete_rows(session: AsyncSession, user_id: str) -> None:
     """Deletes every row of this database about the athlete (weeks, sessions and recalculations go
     with their program)."""
-    for table in (AthleteProfile, Onboarding, Goal, Program):
+    for table in (AthleteProfile, Onboarding, Goal, Program, ActivityLoad):
         await session.exec(delete(table).where(col(table.user_id) == user_id))  # type: ignore[call-overload]
 
 
@@ -111,6 +113,76 @@ async def sessions_between(
     return list((await session.exec(statement)).all())
 
 
+async def weeks_starting_between(
+    session: AsyncSession, program_id: str, first: date, last: date
+) -> list[ProgramWeek]:
+    statement = (
+        select(ProgramWeek)
+        .where(
+            col(ProgramWeek.program_id) == program_id,
+            col(ProgramWeek.start_date) >= first,
+            col(ProgramWeek.start_date) <= last,
+        )
+        .order_by(col(ProgramWeek.number))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def sessions_of_weeks(
+    session: AsyncSession, program_id: str, week_numbers: list[int]
+) -> list[TrainingSession]:
+    statement = (
+        select(TrainingSession)
+        .where(
+            col(TrainingSession.program_id) == program_id,
+            col(TrainingSession.week_number).in_(week_numbers),
+        )
+        .order_by(col(TrainingSession.scheduled_date), col(TrainingSession.position))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def due_reviews(session: AsyncSession, now: datetime, limit: int) -> list[tuple[Program, str]]:
+    """Up to `limit` active programs whose weekly review is due, with the athlete's timezone (UTC when
+    identity has not told it), locked; programs another replica is reviewing are skipped."""
+    statement = (
+        select(Program, func.coalesce(AthleteProfile.timezone, "UTC"))
+        .outerjoin(AthleteProfile, col(AthleteProfile.user_id) == col(Program.user_id))
+        .where(col(Program.status) == "active", col(Program.review_at) <= now)
+        .order_by(col(Program.review_at))
+        .limit(limit)
+        .with_for_update(of=Program, skip_locked=True)  # type: ignore[type-var]
+    )
+    return [(program, zone) for program, zone in (await session.exec(statement)).all()]
+
+
+async def upsert_activity_load(session: AsyncSession, load: ActivityLoad) -> None:
+    """Stores the activity's load unless a newer revision of it is already stored."""
+    values = load.model_dump()
+    proposed = insert(ActivityLoad).values(**values)
+    statement = proposed.on_conflict_do_update(
+        index_elements=["activity_id"],
+        set_={name: proposed.excluded[name] for name in values if name != "activity_id"},
+        where=col(ActivityLoad.revision) <= proposed.excluded.revision,
+    )
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def delete_activity_loads(session: AsyncSession, activity_ids: list[str]) -> None:
+    statement = delete(ActivityLoad).where(col(ActivityLoad.activity_id).in_(activity_ids))
+    await session.exec(statement)  # type: ignore[call-overload]
+
+
+async def daily_stress(session: AsyncSession, user_id: str, last: date) -> dict[date, float]:
+    """The athlete's summed stress per day, up to `last`."""
+    statement = (
+        select(col(ActivityLoad.local_date), func.sum(col(ActivityLoad.stress)))
+        .where(col(ActivityLoad.user_id) == user_id, col(ActivityLoad.local_date) <= last)
+        .group_by(col(ActivityLoad.local_date))
+    )
+    return {day: float(total) for day, total in (await session.exec(statement)).all()}
+
+
 async def get_session(
     session: AsyncSession, user_id: str, session_id: str, *, for_update: bool = False
 ) -> TrainingSession | None:
@@ -121,3 +193,35 @@ async def get_session(
     if for_update:
         statement = statement.with_for_update()
     return (await session.exec(statement)).first()
+
+
+async def custom_templates(session: AsyncSession, *, active_only: bool = False) -> list[ProgramTemplate]:
+    """The templates admins added (the built-in ones live in code), oldest first."""
+    statement = select(ProgramTemplate).where(col(ProgramTemplate.builtin).is_(False))
+    if active_only:
+        statement = statement.where(col(ProgramTemplate.is_active).is_(True))
+    statement = statement.order_by(col(ProgramTemplate.created_at), col(ProgramTemplate.id))
+    return list((await session.exec(statement)).all())
+
+
+async def get_template(session: AsyncSession, template_id: str) -> ProgramTemplate | None:
+    return await session.get(ProgramTemplate, template_id)
+
+
+async def add_template(session: AsyncSession, template: ProgramTemplate) -> bool:
+    """Stores the template unless its slug is taken; returns whether it was stored. Of two admins
+    adding the same slug at once, one gets it."""
+    values = template.model_dump(exclude={"created_at"})
+    statement = (
+        insert(ProgramTemplate)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["slug"])
+        .returning(col(ProgramTemplate.id))
+    )
+    return (await session.exec(statement)).first() is not None  # type: ignore[call-overload]
+
+
+async def program_counts_by_template(session: AsyncSession) -> dict[str, int]:
+    """Programs per template id, whatever their status."""
+    statement = select(col(Program.template_id), func.count()).group_by(col(Program.template_id))
+    return {template_id: count for template_id, count in (await session.exec(statement)).all()}

@@ -311,3 +311,23 @@ class FeedbackRequest(BaseModel):
     feeling: Literal["great", "good", "ok", "hard", "very_hard"]
     notes: str | None = Field(default=None, max_length=1000)
     pain_reported: bool = False
+
+
+class LoadDay(BaseModel):
+    date: date
+    stress: float = Field(
+        description="The day's summed training stress (TSS scale: 100 is one hour at threshold)."
+    )
+    fitness: float = Field(description="Chronic training load (CTL, 42 days) at the end of the day.")
+    fatigue: float = Field(description="Acute training load (ATL, 7 days) at the end of the day.")
+    form: float = Field(
+        description="Training stress balance (TSB) the day starts with: yesterday's CTL - ATL."
+    )
+
+
+class TrainingLoadResponse(BaseModel):
+    from_: date = Field(alias="from")
+    to: date
+    days: list[LoadDay]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from planning import onboarding, programs, replanning, repository, sessions
+from planning import library, onboarding, programs, replanning, repository, sessions
 from planning.endpoints import Now, TopicPrefix
 from planning.models import Goal, Program, ProgramWeek, TrainingSession
 from planning.recalculation import Trigger
@@ -33,7 +33,6 @@ from planning.schemas import (
     WeekSession,
     WeekSummary,
 )
-from planning.templates import builtin_templates
 from relay_contracts.events.common import Actor
 from relay_platform.auth import CurrentAthlete
 from relay_platform.db import SessionDep
@@ -124,7 +123,7 @@ async def get_program(
     program = await sessions.program_or_404(session, athlete.sub, program_id)
     today = onboarding.local_today(await repository.get_profile(session, athlete.sub), now)
     goal = await repository.get_goal(session, athlete.sub, program.goal_id)
-    template = next((t for t in builtin_templates() if t.id == program.template_id), None)
+    template = await library.find(session, program.template_id)
     return ProgramDetailResponse(
         program=ProgramDetail(
             id=program.id,
