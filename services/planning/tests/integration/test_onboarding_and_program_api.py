@@ -160,6 +160,12 @@ async def test_a_session_reads_in_full_and_is_completed_or_skipped_by_its_athlet
     assert detail["workout"]["sport"] == first["sport"]
     assert detail["workout_details"]["warmup"]["intensity"] == "warmup"
     assert detail["workout_details"]["cooldown"]["intensity"] == "cooldown"
+    # Whatever the targets of a ride or a run (power, pace), each step's zone is also given in heart
+    # rate (max HR 188).
+    ride = next(item for item in week["sessions"] if item["sport"] == "bike")
+    zones = (await api.call("GET", "ath-1", f"/api/sessions/{ride['id']}")).json()["session"]["hr_zones"]
+    assert {"warmup", "cooldown"} <= set(zones)
+    assert all(low < high <= 188 for low, high in (zone["hr_range"] for zone in zones.values()))
     if first["sport"] == "swim":
         assert detail["pool_slot"] is not None
 

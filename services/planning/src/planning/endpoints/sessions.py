@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from planning import onboarding, programs, repository, sessions
+from planning import onboarding, programs, replanning, repository, sessions
 from planning.endpoints import Now, TopicPrefix
 from planning.endpoints.programs import week_session
 from planning.models import TrainingSession
 from planning.schemas import CompleteSessionRequest, FeedbackRequest, SkipRequest, Success, WeekSession
+from planning.zones import heart_rate_zones
 from relay_contracts.workouts import StructuredWorkout
 from relay_platform.auth import CurrentAthlete
 from relay_platform.db import SessionDep
@@ -136,8 +137,12 @@ def _summary(workout: StructuredWorkout) -> str:
     return f"{repeat.times}x{amount}"
 
 
-def _details(workout: StructuredWorkout) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The seed's `workout_details` (warm-up, main sets, cool-down) and `hr_zones` views of the workout."""
+def _details(
+    workout: StructuredWorkout, max_hr: int | None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The seed's `workout_details` (warm-up, main sets, cool-down) and `hr_zones` views of the workout.
+    A step targeting power or speed also gets the heart-rate range of its zone when max HR is known, so
+    the athlete can follow it with a heart-rate strap alone."""
     items = [item.model_dump(mode="json") for item in workout.steps]
     first, last = workout.steps[0], workout.steps[-1]
     details: dict[str, Any] = {
@@ -150,16 +155,21 @@ def _details(workout: StructuredWorkout) -> tuple[dict[str, Any], dict[str, dict
         "cooldown": items[-1] if last.type == "step" and last.intensity == "cooldown" else None,
     }
     zones: dict[str, dict[str, Any]] = {}
+    by_zone = heart_rate_zones(max_hr) if max_hr else {}
     for step in workout.flat_steps():
         target = step.target
-        if target is not None and target.kind == "heart_rate" and step.intensity not in zones:
+        if target is None or step.intensity in zones:
+            continue
+        if target.kind == "heart_rate":
             zones[step.intensity] = {"zone": target.zone, "hr_range": [round(target.low), round(target.high)]}
+        elif target.zone in by_zone:
+            zones[step.intensity] = {"zone": target.zone, "hr_range": list(by_zone[target.zone])}
     return details, zones
 
 
-def detail(row: TrainingSession) -> SessionDetail:
+def detail(row: TrainingSession, max_hr: int | None) -> SessionDetail:
     workout = StructuredWorkout.model_validate(row.workout)
-    details, zones = _details(workout)
+    details, zones = _details(workout, max_hr)
     return SessionDetail(
         id=row.id,
         program_id=row.program_id,
@@ -253,9 +263,10 @@ async def get_week(
 async def get_session(
     athlete: CurrentAthlete, session: SessionDep, session_id: SessionId
 ) -> SessionDetailResponse:
-    return SessionDetailResponse(
-        session=detail(await sessions.session_or_404(session, athlete.sub, session_id))
-    )
+    row = await sessions.session_or_404(session, athlete.sub, session_id)
+    program = await repository.get_program(session, athlete.sub, row.program_id)
+    max_hr = replanning.thresholds_of(program).max_hr if program else None
+    return SessionDetailResponse(session=detail(row, max_hr))
 
 
 @router.patch("/{session_id}/complete", summary="Marks a session done")
