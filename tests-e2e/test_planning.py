@@ -188,6 +188,15 @@ async def test_an_athletes_plan_is_built_lightened_after_illness_and_completed_b
     stats = (await ok(gateway, "GET", "/api/sessions/week", token))["stats"]
     assert stats == {"completed": 1, "pending": len(sessions) - 2, "skipped": 1}
 
+    # Ingestion hears of it in turn: the Strava list shows which session the ride completed.
+    async def ride_matched() -> list[dict[str, Any]]:
+        listed = await ok(gateway, "GET", "/api/strava/activities", token, params={"matched": "true"})
+        return [a for a in listed["activities"] if a["matched_session_id"] == ride["id"]]
+
+    assert await eventually(ride_matched), "the Strava activity never showed the session it completed"
+    load = await ok(gateway, "GET", "/api/training-load", token, params={"to": ride["scheduled_date"]})
+    assert load["days"][-1]["date"] == ride["scheduled_date"] and load["days"][-1]["stress"] > 0
+
 
 async def test_another_athlete_gets_404_on_a_program_and_its_sessions_and_no_token_gets_401(
     gateway: httpx.AsyncClient, stack: Stack

@@ -19,6 +19,7 @@ from relay_contracts.catalog import (
     IDENTITY_API_KEY_CREATED,
     IDENTITY_API_KEY_REVOKED,
     IDENTITY_USER_DELETED,
+    PLANNING_SESSION_COMPLETED,
 )
 from relay_contracts.events.connections import (
     ConnectionLinked,
@@ -28,7 +29,8 @@ from relay_contracts.events.connections import (
     SyncRequested,
 )
 from relay_contracts.events.identity import ApiKeyCreated, ApiKeyRevoked, UserDeleted
-from relay_contracts.topics import CONNECTIONS_EVENTS, IDENTITY_EVENTS
+from relay_contracts.events.planning import SessionCompleted
+from relay_contracts.topics import CONNECTIONS_EVENTS, IDENTITY_EVENTS, PLANNING_EVENTS
 from relay_platform.consumers import Handler
 from relay_platform.service import Runtime
 
@@ -87,9 +89,18 @@ def connections_event_handlers(settings: Settings) -> Mapping[str, Handler]:
     }
 
 
+async def on_session_completed(envelope: Envelope, session: AsyncSession) -> None:
+    """An activity that completed a planned session shows which one."""
+    await service.record_session_match(session, SessionCompleted.model_validate(envelope.data))
+
+
+PLANNING_EVENT_HANDLERS: dict[str, Handler] = {PLANNING_SESSION_COMPLETED.type: on_session_completed}
+
+
 def subscribe(runtime: Runtime) -> None:
     settings = settings_of(runtime)
     runtime.consumers.subscribe("identity-events", (IDENTITY_EVENTS.name,), IDENTITY_EVENT_HANDLERS)
     runtime.consumers.subscribe(
         "connections-events", (CONNECTIONS_EVENTS.name,), connections_event_handlers(settings)
     )
+    runtime.consumers.subscribe("planning-events", (PLANNING_EVENTS.name,), PLANNING_EVENT_HANDLERS)

@@ -447,6 +447,19 @@ async def delete_activity(session: AsyncSession, activity_id: uuid.UUID) -> None
     await session.exec(delete(Activity).where(col(Activity.id) == activity_id))  # type: ignore[call-overload]
 
 
+async def mark_session_matched(
+    session: AsyncSession, user_id: str, activity_id: uuid.UUID, session_id: str
+) -> bool:
+    """Records the planned session the athlete's activity completed; returns whether the activity exists."""
+    statement = (
+        update(Activity)
+        .where(col(Activity.id) == activity_id, col(Activity.user_id) == user_id)
+        .values(matched_session_id=session_id)
+        .returning(col(Activity.id))
+    )
+    return (await session.exec(statement)).first() is not None  # type: ignore[call-overload]
+
+
 async def delete_athlete_activity_rows(session: AsyncSession, user_id: str) -> None:
     """Everything about the athlete's activities: their activities (merges go with them), syncs, links."""
     await session.exec(update(Activity).where(col(Activity.user_id) == user_id).values(duplicate_of=None))  # type: ignore[call-overload]

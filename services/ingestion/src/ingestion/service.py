@@ -18,6 +18,7 @@ from relay_contracts.catalog import INGESTION_API_KEY_USED
 from relay_contracts.events.connections import ConnectionRevoked
 from relay_contracts.events.identity import ApiKeyCreated, ApiKeyRevoked, UserDeleted
 from relay_contracts.events.ingestion import ApiKeyUsed
+from relay_contracts.events.planning import SessionCompleted
 from relay_platform.errors import Forbidden, InvalidInput, Unauthorized
 from relay_platform.logging import get_logger
 from relay_platform.outbox import add_event, forget_published
@@ -168,6 +169,22 @@ def bridge_workouts(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- Erasure ---------------------------------------------------------------------------------------
+
+
+async def record_session_match(session: AsyncSession, completed: SessionCompleted) -> None:
+    """Planning completed a planned session with one of the athlete's activities: the activity shows it
+    (`matched_session_id`). An activity of another athlete, or one no longer here, is left alone."""
+    if completed.activity_id is None:
+        return
+    try:
+        activity_id = uuid.UUID(completed.activity_id)
+    except ValueError:
+        log.warning("session_match_ignored", session_id=completed.session_id, reason="not an activity id")
+        return
+    if not await repository.mark_session_matched(
+        session, completed.user_id, activity_id, completed.session_id
+    ):
+        log.info("session_match_ignored", session_id=completed.session_id, reason="no such activity")
 
 
 def erased_subjects(deleted: UserDeleted) -> list[str]:
