@@ -8,12 +8,14 @@ from planning.handlers import subscribe
 from planning.reviews import scheduled_jobs
 from relay_platform.service import create_service_app
 
+ROUTERS = (onboarding.router, programs.router, sessions.router, load.router, admin.router)
+
 
 def create_app() -> FastAPI:
     return create_service_app(
         service="planning",
         settings=Settings(),
-        routers=[onboarding.router, programs.router, sessions.router, load.router, admin.router],
+        routers=ROUTERS,
         subscribe=subscribe,
         resources=scheduled_jobs,
         description="Onboarding, periodized training programs, sessions, compliance and training load.",

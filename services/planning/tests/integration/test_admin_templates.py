@@ -4,7 +4,6 @@ templates admins add until they are retired."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,14 +14,12 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from planning.config import Settings
-from planning.endpoints import admin, onboarding, programs, sessions
 from planning.library import definition_record
 from planning.models import ProgramTemplate
 from planning.templates import builtin_templates
-from relay_platform.service import create_service_app
 from relay_testing.identity import FakeIdentity
-from relay_testing.plugin import Infrastructure
+
+from .conftest import PlanningApi
 
 pytestmark = pytest.mark.integration
 
@@ -57,30 +54,8 @@ class Api:
 
 
 @pytest.fixture
-async def api(
-    fresh_database: str,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    infrastructure: Infrastructure,
-    topic_prefix: str,
-) -> AsyncIterator[Api]:
-    identity = FakeIdentity()
-    settings = Settings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap,
-        kafka_topic_prefix=topic_prefix,
-        redis_url=infrastructure.redis_url,
-        rate_limit_enabled=False,
-    )
-    service = create_service_app(
-        service="planning",
-        settings=settings,
-        routers=[onboarding.router, programs.router, sessions.router, admin.router],
-        key_source=identity.key_source(),
-    )
-    async with service.router.lifespan_context(service):
-        transport = httpx.ASGITransport(app=service)
-        async with httpx.AsyncClient(transport=transport, base_url="http://planning") as client:
-            yield Api(client=client, identity=identity, sessionmaker=sessionmaker)
+def api(planning_api: PlanningApi, sessionmaker: async_sessionmaker[AsyncSession]) -> Api:
+    return Api(client=planning_api.client, identity=planning_api.identity, sessionmaker=sessionmaker)
 
 
 BUILTIN = next(t for t in builtin_templates() if t.id == "tpl_im_beg_24")

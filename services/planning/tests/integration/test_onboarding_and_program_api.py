@@ -5,7 +5,6 @@ staged in the outbox."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,12 +15,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from planning.config import Settings
-from planning.endpoints import onboarding, programs, sessions
 from planning.models import OutboxMessage
-from relay_platform.service import create_service_app
 from relay_testing.identity import FakeIdentity
-from relay_testing.plugin import Infrastructure
+
+from .conftest import PlanningApi
 
 pytestmark = pytest.mark.integration
 
@@ -44,31 +41,8 @@ class Api:
 
 
 @pytest.fixture
-async def api(
-    fresh_database: str,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    infrastructure: Infrastructure,
-    topic_prefix: str,
-) -> AsyncIterator[Api]:
-    identity = FakeIdentity()
-
-    settings = Settings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap,
-        kafka_topic_prefix=topic_prefix,
-        redis_url=infrastructure.redis_url,
-        rate_limit_enabled=False,
-    )
-    service = create_service_app(
-        service="planning",
-        settings=settings,
-        routers=[onboarding.router, programs.router, sessions.router],
-        key_source=identity.key_source(),
-    )
-    async with service.router.lifespan_context(service):
-        transport = httpx.ASGITransport(app=service)
-        async with httpx.AsyncClient(transport=transport, base_url="http://planning") as client:
-            yield Api(client=client, identity=identity, sessionmaker=sessionmaker)
+def api(planning_api: PlanningApi, sessionmaker: async_sessionmaker[AsyncSession]) -> Api:
+    return Api(client=planning_api.client, identity=planning_api.identity, sessionmaker=sessionmaker)
 
 
 GOAL = {

@@ -4,7 +4,7 @@ fatigue and form per day for the athlete alone."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 import httpx
@@ -14,8 +14,6 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from planning import service
-from planning.config import Settings
-from planning.endpoints import load
 from planning.models import ActivityLoad
 from relay_contracts import Envelope
 from relay_contracts.catalog import (
@@ -26,9 +24,8 @@ from relay_contracts.catalog import (
 from relay_contracts.events.common import Actor
 from relay_contracts.events.identity import ProfileUpdated
 from relay_contracts.events.ingestion import ActivityDeleted, ActivityMerged, ActivityUpserted
-from relay_platform.service import create_service_app
-from relay_testing.identity import FakeIdentity
-from relay_testing.plugin import Infrastructure
+
+from .conftest import PlanningApi
 
 pytestmark = pytest.mark.integration
 
@@ -38,32 +35,12 @@ NOW = datetime.now(UTC)
 
 
 @pytest.fixture
-async def chart(
-    fresh_database: str,
-    sessionmaker: async_sessionmaker[AsyncSession],  # the database at its latest revision
-    infrastructure: Infrastructure,
-    topic_prefix: str,
-) -> AsyncIterator[Callable[..., Awaitable[httpx.Response]]]:
-    identity = FakeIdentity()
-    settings = Settings(
-        database_url=fresh_database,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap,
-        kafka_topic_prefix=topic_prefix,
-        redis_url=infrastructure.redis_url,
-        rate_limit_enabled=False,
-        jobs_enabled=False,
-    )
-    app = create_service_app(
-        service="planning", settings=settings, routers=[load.router], key_source=identity.key_source()
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://planning") as client:
+def chart(planning_api: PlanningApi) -> Callable[..., Awaitable[httpx.Response]]:
+    async def get(user_id: str, **params: str) -> httpx.Response:
+        headers = planning_api.identity.bearer(user_id)
+        return await planning_api.client.get("/api/training-load", params=params, headers=headers)
 
-            async def get(user_id: str, **params: str) -> httpx.Response:
-                return await client.get("/api/training-load", params=params, headers=identity.bearer(user_id))
-
-            yield get
+    return get
 
 
 async def athlete(sessionmaker: async_sessionmaker[AsyncSession], user_id: str) -> None:
