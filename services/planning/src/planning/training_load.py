@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from planning import onboarding, repository
+from planning.domain import Thresholds
 from planning.load import ActivityFacts, DailyLoad, fitness_series, training_stress
 from planning.matching import ActivityToMatch
 from planning.models import ActivityLoad
@@ -24,9 +25,7 @@ async def record_activity(session: AsyncSession, activity: ActivityUpserted) -> 
         await repository.delete_activity_loads(session, [activity.activity_id])
         return None
     local_date = ActivityToMatch.from_event(activity).local_date
-    profile = await repository.get_profile(session, activity.user_id)
-    answers = await repository.get_onboarding(session, activity.user_id)
-    thresholds = onboarding.current_thresholds(profile, answers, local_date)
+    thresholds = await _thresholds(session, activity.user_id, local_date)
     facts = ActivityFacts.from_event(activity)
     score = training_stress(facts, thresholds)
     load = ActivityLoad(
@@ -42,6 +41,18 @@ async def record_activity(session: AsyncSession, activity: ActivityUpserted) -> 
     )
     await repository.upsert_activity_load(session, load)
     return load
+
+
+async def _thresholds(session: AsyncSession, user_id: str, day: date) -> Thresholds:
+    """The athlete's thresholds, read once per transaction: a backfill brings hundreds of activities of
+    the same athletes in one (the age-estimated max HR only changes with the year)."""
+    known: dict[tuple[str, int], Thresholds] = session.info.setdefault("thresholds", {})
+    key = (user_id, day.year)
+    if key not in known:
+        profile = await repository.get_profile(session, user_id)
+        answers = await repository.get_onboarding(session, user_id)
+        known[key] = onboarding.current_thresholds(profile, answers, day)
+    return known[key]
 
 
 async def forget_activity(session: AsyncSession, deleted: ActivityDeleted) -> None:
