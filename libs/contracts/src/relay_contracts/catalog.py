@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from relay_contracts.envelope import Envelope
-from relay_contracts.events import connections, identity, ingestion, planning
+from relay_contracts.events import connections, export, identity, ingestion, planning
 from relay_contracts.topics import TopicSpec, topic_for_service
 
 
@@ -260,6 +260,30 @@ PLANNING_SESSION_SKIPPED = EventSpec(
     data=planning.SessionSkipped,
     description="The athlete skipped a planned session, with the reason.",
 )
+EXPORT_WORKOUT_EXPORTED = EventSpec(
+    type="export.workout.exported",
+    version=1,
+    data=export.WorkoutExported,
+    description="A session's workout was created or updated on the athlete's Garmin or COROS account.",
+)
+EXPORT_WORKOUT_FAILED = EventSpec(
+    type="export.workout.failed",
+    version=1,
+    data=export.WorkoutExportFailed,
+    description="Exporting a session's workout gave up, with the reason.",
+)
+EXPORT_WORKOUT_VERIFIED = EventSpec(
+    type="export.workout.verified",
+    version=1,
+    data=export.WorkoutVerified,
+    description="An exported workout was read back from the provider.",
+)
+EXPORT_WORKOUT_REMOVED = EventSpec(
+    type="export.workout.removed",
+    version=1,
+    data=export.WorkoutRemoved,
+    description="An exported workout was deleted from the provider (its session left the plan).",
+)
 
 EVENTS: tuple[EventSpec, ...] = (
     IDENTITY_USER_REGISTERED,
@@ -297,6 +321,10 @@ EVENTS: tuple[EventSpec, ...] = (
     PLANNING_SESSION_CHANGED,
     PLANNING_SESSION_COMPLETED,
     PLANNING_SESSION_SKIPPED,
+    EXPORT_WORKOUT_EXPORTED,
+    EXPORT_WORKOUT_FAILED,
+    EXPORT_WORKOUT_VERIFIED,
+    EXPORT_WORKOUT_REMOVED,
 )
 
 

@@ -87,3 +87,19 @@ class StructuredWorkout(BaseModel):
             else:
                 flat.append(item)
         return flat
+
+
+class WorkoutThresholds(BaseModel):
+    """The athlete's thresholds a workout's targets were computed from; None where one was unknown (no
+    target of that kind came from it)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    max_hr: int | None = Field(default=None, gt=0, description="Beats per minute: heart-rate targets.")
+    ftp_w: int | None = Field(default=None, gt=0, description="Functional threshold power: power targets.")
+    threshold_pace_s_per_km: int | None = Field(
+        default=None, gt=0, description="Running threshold pace: running speed targets."
+    )
+    css_s_per_100m: int | None = Field(
+        default=None, gt=0, description="Critical swim speed as a pace: swimming speed targets."
+    )

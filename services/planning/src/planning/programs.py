@@ -31,6 +31,7 @@ from relay_contracts.events.planning import (
     ProgramGenerated,
     SessionScheduled,
 )
+from relay_contracts.workouts import WorkoutThresholds
 from relay_platform.logging import get_logger
 from relay_platform.outbox import add_events
 
@@ -177,13 +178,27 @@ async def create_program(
             subject=user_id,
         )
     )
-    events.extend(PLANNING_SESSION_SCHEDULED.envelope(scheduled(row, actor), subject=user_id) for row in rows)
+    events.extend(
+        PLANNING_SESSION_SCHEDULED.envelope(scheduled(row, actor, inputs.thresholds), subject=user_id)
+        for row in rows
+    )
     await add_events(session, events, topic_prefix=topic_prefix)
     log.info("program_generated", program_id=program.id, template_id=template.id, weeks=plan.total_weeks)
     return program
 
 
-def scheduled(row: TrainingSession, actor: Actor) -> SessionScheduled:
+def workout_thresholds(thresholds: domain.Thresholds) -> WorkoutThresholds:
+    """The thresholds a workout's targets came from, as events tell them (a run's targets come from the
+    threshold pace only when it is known, not from the VMA estimate)."""
+    return WorkoutThresholds(
+        max_hr=thresholds.max_hr,
+        ftp_w=thresholds.ftp_w,
+        threshold_pace_s_per_km=thresholds.threshold_pace_s_per_km,
+        css_s_per_100m=thresholds.css_s_per_100m,
+    )
+
+
+def scheduled(row: TrainingSession, actor: Actor, thresholds: domain.Thresholds) -> SessionScheduled:
     return SessionScheduled(
         session_id=row.id,
         program_id=row.program_id,
@@ -194,6 +209,7 @@ def scheduled(row: TrainingSession, actor: Actor) -> SessionScheduled:
         title=row.title,
         duration_minutes=row.duration_planned,
         workout=row.workout,  # type: ignore[arg-type]
+        thresholds=workout_thresholds(thresholds),
         actor=actor,
     )
 

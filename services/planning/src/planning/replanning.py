@@ -48,7 +48,9 @@ def _shape(row: TrainingSession, thresholds: Thresholds, session_type: str, minu
     row.distance_planned = estimated_distance_m(workout, thresholds)
 
 
-def _changed(row: TrainingSession, actor: Actor, *, removed: bool = False) -> SessionChanged:
+def _changed(
+    row: TrainingSession, actor: Actor, thresholds: Thresholds, *, removed: bool = False
+) -> SessionChanged:
     return SessionChanged(
         session_id=row.id,
         program_id=row.program_id,
@@ -59,6 +61,7 @@ def _changed(row: TrainingSession, actor: Actor, *, removed: bool = False) -> Se
         title=None if removed else row.title,
         duration_minutes=None if removed else row.duration_planned,
         workout=None if removed else StructuredWorkout.model_validate(row.workout),
+        thresholds=None if removed else programs.workout_thresholds(thresholds),
         actor=actor,
     )
 
@@ -164,11 +167,15 @@ async def _apply(
         _shape(row, thresholds, change.session_type, change.duration_minutes)
         row.updated_at = now
         session.add(row)
-        events.append(PLANNING_SESSION_CHANGED.envelope(_changed(row, actor), subject=program.user_id))
+        events.append(
+            PLANNING_SESSION_CHANGED.envelope(_changed(row, actor, thresholds), subject=program.user_id)
+        )
     for removed_id in result.removed:
         row = by_id[removed_id]
         events.append(
-            PLANNING_SESSION_CHANGED.envelope(_changed(row, actor, removed=True), subject=program.user_id)
+            PLANNING_SESSION_CHANGED.envelope(
+                _changed(row, actor, thresholds, removed=True), subject=program.user_id
+            )
         )
         await session.delete(row)
     for added in result.added:
@@ -190,7 +197,9 @@ async def _apply(
         _shape(row, thresholds, added.session_type, added.duration_minutes)
         session.add(row)
         events.append(
-            PLANNING_SESSION_SCHEDULED.envelope(programs.scheduled(row, actor), subject=program.user_id)
+            PLANNING_SESSION_SCHEDULED.envelope(
+                programs.scheduled(row, actor, thresholds), subject=program.user_id
+            )
         )
     for week in weeks:
         if week.number in result.week_targets:

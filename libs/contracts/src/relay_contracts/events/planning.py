@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from relay_contracts.events.common import Actor
-from relay_contracts.workouts import StructuredWorkout
+from relay_contracts.workouts import StructuredWorkout, WorkoutThresholds
 
 
 class ProgramActivated(BaseModel):
@@ -93,6 +93,9 @@ class SessionScheduled(BaseModel):
     title: str
     duration_minutes: int
     workout: StructuredWorkout
+    thresholds: WorkoutThresholds | None = Field(
+        default=None, description="The thresholds the workout's targets were computed from."
+    )
     actor: Actor
 
 
@@ -111,6 +114,9 @@ class SessionChanged(BaseModel):
     title: str | None = None
     duration_minutes: int | None = None
     workout: StructuredWorkout | None = None
+    thresholds: WorkoutThresholds | None = Field(
+        default=None, description="The thresholds the workout's targets were computed from."
+    )
     actor: Actor
 
 
