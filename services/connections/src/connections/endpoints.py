@@ -1,5 +1,6 @@
 """HTTP endpoints of the connections service: the athlete's connections under `/api/providers`
-(seed 004), the link flows, and the internal token handout for Relay's own services."""
+(seed 004), the link flows, and the internal token handout for Relay's own services, with the report
+of a token the provider refused."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ from connections.schemas import (
     SyncRecordOut,
     SyncStatus,
     ToggleRequest,
+    TokenRejectionOut,
+    TokenRejectionRequest,
 )
 from relay_platform.auth import CurrentAthlete, bearer_token
 from relay_platform.db import SessionDep
@@ -40,6 +43,19 @@ internal = APIRouter(prefix="/internal", tags=["internal"])
 ConnectionsDep = Annotated[Connections, Depends(connections_from)]
 ProviderKey = Annotated[str, Path(max_length=32, pattern=r"^[a-z_]+$")]
 ConnectionId = Annotated[str, Path(max_length=64)]
+
+
+async def internal_caller(request: Request, connections: ConnectionsDep) -> str:
+    """The Relay service calling, known by its bearer token in `CONNECTIONS_INTERNAL_CALLERS`; 401 for
+    anyone else, athletes included."""
+    token = bearer_token(request)
+    caller = connections.callers.caller_of(token) if token else None
+    if caller is None:
+        raise Unauthorized("Unknown internal caller")
+    return caller
+
+
+InternalCaller = Annotated[str, Depends(internal_caller)]
 
 
 @router.get("/available-providers", summary="Providers an athlete can link")
@@ -245,14 +261,10 @@ async def login(
     response_model=AccessTokenOut,
 )
 async def issue_access_token(
-    request: Request, session: SessionDep, connections: ConnectionsDep, body: AccessTokenRequest
+    caller: InternalCaller, session: SessionDep, connections: ConnectionsDep, body: AccessTokenRequest
 ) -> AccessTokenOut | JSONResponse:
     """For ingestion and export only (bearer token of `CONNECTIONS_INTERNAL_CALLERS`; not routed by the
     gateway). The token is refreshed first when it is about to expire; every handout is audited."""
-    token = bearer_token(request)
-    caller = connections.callers.caller_of(token) if token else None
-    if caller is None:
-        raise Unauthorized("Unknown internal caller")
     try:
         issued = await handout.issue_access_token(
             session,
@@ -278,6 +290,28 @@ async def issue_access_token(
         expires_at=tokens.expires_at,
         scopes=list(tokens.scopes),
         refreshed=issued.refreshed,
+    )
+
+
+@internal.post("/token-rejections", summary="Report an access token the provider refused")
+async def report_token_rejection(
+    caller: InternalCaller, session: SessionDep, connections: ConnectionsDep, body: TokenRejectionRequest
+) -> TokenRejectionOut:
+    """For the service that met the refusal (bearer token of `CONNECTIONS_INTERNAL_CALLERS`; not routed
+    by the gateway), e.g. export when COROS answers 1002/1003 or Garmin 401. An active connection is
+    marked `reauth_required` and `connections.connection.reauth_required` is published with `reason`;
+    reporting it again changes nothing. 404 `connection_not_found` for a connection that does not exist
+    or is not to `provider`."""
+    connection = await handout.record_token_rejection(
+        session,
+        connections,
+        caller=caller,
+        connection_id=body.connection_id,
+        provider=body.provider,
+        reason=body.reason,
+    )
+    return TokenRejectionOut(
+        connection_id=str(connection.id), provider=connection.provider, status=connection.status
     )
 
 

@@ -1,9 +1,12 @@
 """Athletes' access tokens for Relay's own services (ingestion fetches activities, export pushes
 workouts): handed over by an authenticated internal call, refreshed first when about to expire, and
-audited (`connections.access_token.issued`, without the token)."""
+audited (`connections.access_token.issued`, without the token). A token the provider refuses although it
+looked valid here (COROS Training Hub's cannot be refreshed; a grant withdrawn at the provider) is
+reported back by the caller that met the refusal, and the connection then asks the athlete to link again."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,11 +16,12 @@ from connections import repository
 from connections.events import publish
 from connections.models import ProviderConnection
 from connections.providers.base import ProviderUnavailable, Tokens
-from connections.refresh import refresh_connection
+from connections.refresh import refresh_connection, require_reauth
 from connections.resources import Connections
 from connections.tokens import open_tokens
 from relay_contracts.catalog import CONNECTIONS_ACCESS_TOKEN_ISSUED
 from relay_contracts.events.connections import AccessTokenIssued
+from relay_platform.errors import NotFound
 from relay_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -113,3 +117,45 @@ async def issue_access_token(
         refreshed=refreshed,
     )
     return IssuedToken(connection, tokens, refreshed)
+
+
+async def record_token_rejection(
+    session: AsyncSession,
+    connections: Connections,
+    *,
+    caller: str,
+    connection_id: str,
+    provider: str,
+    reason: str,
+) -> ProviderConnection:
+    """The provider refused a token this service handed out: the connection is marked `reauth_required`
+    (published, for the app to prompt the athlete) and hands out nothing more until the athlete links
+    again. Idempotent, as several pushes may meet the same refusal: a connection that no longer hands
+    out tokens (already `reauth_required`, or `revoked`) is left as it is and nothing is published.
+    404 for a connection that does not exist or is not to this provider."""
+    try:
+        key: uuid.UUID | None = uuid.UUID(connection_id)
+    except ValueError:
+        key = None
+    # Locked: concurrent reports of one refusal publish it once.
+    connection = await repository.get_connection_by_id_for_update(session, key) if key else None
+    if connection is None or connection.provider != provider:
+        raise NotFound(
+            "No such connection to this provider",
+            code="connection_not_found",
+            details={"connection_id": connection_id, "provider": provider},
+        )
+    marked = connection.status == "active"
+    if marked:
+        await require_reauth(session, connections, connection, reason)
+    log.info(
+        "token_rejection_reported",
+        caller=caller,
+        connection_id=str(connection.id),
+        user_id=connection.user_id,
+        provider=provider,
+        reason=reason,
+        marked=marked,
+        status=connection.status,
+    )
+    return connection

@@ -240,3 +240,23 @@ class AccessTokenOut(BaseModel):
     expires_at: datetime | None
     scopes: list[str]
     refreshed: bool
+
+
+class TokenRejectionRequest(BaseModel):
+    connection_id: str = Field(max_length=64, description="The `connection_id` the handout answered.")
+    provider: str = Field(max_length=32)
+    reason: str = Field(
+        max_length=64,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="What the provider answered, as a short code: `token_expired`, `token_invalid`, "
+        "`unauthorized`. Never the provider's message, which may quote the token.",
+    )
+
+
+class TokenRejectionOut(BaseModel):
+    connection_id: str
+    provider: str
+    status: str = Field(
+        description="The connection's status now: `reauth_required`, or `revoked` when the athlete had "
+        "already withdrawn access (which a rejection does not undo)."
+    )
