@@ -12,6 +12,7 @@ import os
 import uvicorn
 
 from relay_testing.fakes.providers.control import FakeProviders
+from relay_testing.fakes.providers.workouts import COROS_MAX_IMPORT_BYTES
 from relay_testing.fakes.strava.app import QuietDroppedConnections
 
 
@@ -21,10 +22,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--client-secret", default=os.environ.get("FAKE_PROVIDERS_CLIENT_SECRET"))
+    parser.add_argument(
+        "--coros-max-import-bytes",
+        type=int,
+        default=COROS_MAX_IMPORT_BYTES,
+        help="COROS Training Hub refuses larger FIT imports (result 2002)",
+    )
     args = parser.parse_args(argv)
     if not args.client_secret:
         parser.error("--client-secret (or FAKE_PROVIDERS_CLIENT_SECRET) is required")
-    fake = FakeProviders(client_id=args.client_id, client_secret=args.client_secret)
+    fake = FakeProviders(
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        coros_max_import_bytes=args.coros_max_import_bytes,
+    )
     logging.getLogger("uvicorn.error").addFilter(QuietDroppedConnections())
     uvicorn.run(fake.app, host=args.host, port=args.port, access_log=False, log_level="warning")
 

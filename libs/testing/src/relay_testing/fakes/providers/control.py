@@ -1,16 +1,17 @@
 """How tests drive the fake providers: `FakeProviders` in the test's own process (served on a free port of
 127.0.0.1 by `serve_fake_providers`), or `FakeProvidersClient` for one running as a separate process
-(`python -m relay_testing.fakes.providers`). Both offer the same awaitable controls."""
+(`python -m relay_testing.fakes.providers`). Both offer the same awaitable controls, `ProvidersControl`."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 from fastapi.encoders import jsonable_encoder
+from pydantic import TypeAdapter
 
 from relay_testing.fakes.providers.app import create_app
 from relay_testing.fakes.providers.control_routes import CONTROL_PREFIX, NewCorosAccount
@@ -25,73 +26,19 @@ from relay_testing.fakes.providers.state import (
     ReceivedRequest,
 )
 from relay_testing.fakes.providers.users import ProviderUser
+from relay_testing.fakes.providers.workouts import (
+    COROS_MAX_IMPORT_BYTES,
+    CorosImport,
+    GarminStoredWorkout,
+    UploadTarget,
+)
 from relay_testing.fakes.strava.app import QuietDroppedConnections
 from relay_testing.serving import serve_asgi
 
 FAKE_CLIENT_ID = "relay-test-client"
 FAKE_CLIENT_SECRET = "relay-test-secret"
 
-
-class ProvidersControl(Protocol):
-    """The controls a test has over the fake providers, wherever they run."""
-
-    client_id: str
-    client_secret: str
-
-    @property
-    def url(self) -> str: ...
-
-    def urls(self, provider: Provider) -> dict[str, str]: ...
-
-    def settings_env(
-        self, prefix: str = "CONNECTIONS_", *, client_id: str | None = None, client_secret: str | None = None
-    ) -> dict[str, str]: ...
-
-    async def queue_user(self, provider: Provider, **fields: Any) -> ProviderUser: ...
-
-    async def deny_next(self, provider: Provider) -> None: ...
-
-    async def fail_next(
-        self,
-        provider: Target,
-        mode: FailureMode,
-        path: str | None = None,
-        *,
-        times: int = 1,
-        seconds: float = 5.0,
-    ) -> None: ...
-
-    async def revoke_grants(self, provider: Provider, provider_user_id: str | int) -> None: ...
-
-    async def expire_refresh_tokens(self, provider: Provider) -> None: ...
-
-    async def advance_clock(self, seconds: float) -> float: ...
-
-    async def add_coros_account(self, email: str, password: str, **profile: Any) -> CorosAccount: ...
-
-    async def expire_coros_tokens(self) -> None: ...
-
-    async def add_oura_subscription(
-        self, *, callback_url: str, event_type: str, data_type: str, expiration_time: datetime | None = None
-    ) -> OuraSubscription: ...
-
-    async def oura_subscriptions(self) -> list[OuraSubscription]: ...
-
-    async def put_activity(
-        self, provider: Provider, provider_user_id: str | int, external_id: str | int, payload: dict[str, Any]
-    ) -> None: ...
-
-    async def remove_activity(
-        self, provider: Provider, provider_user_id: str | int, external_id: str | int
-    ) -> bool: ...
-
-    async def issued_tokens(self) -> list[str]: ...
-
-    async def received(self, provider: Target, path: str | None = None) -> list[ReceivedRequest]: ...
-
-    async def reset(self) -> None: ...
-
-    async def authorize(self, provider: Provider, authorization_url: str) -> httpx.URL: ...
+_COROS_IMPORTS = TypeAdapter(list[CorosImport])
 
 
 def _failure(target: Target, mode: FailureMode, path: str | None, times: int, seconds: float) -> Failure:
@@ -154,12 +101,21 @@ class _Addresses:
 class FakeProviders(_Addresses):
     """Garmin, COROS (and its Training Hub), Polar, Oura, WHOOP, Fitbit and Wahoo, with one application
     (`client_id`, `client_secret`) registered at each. Consent pages approve at once, as a new user of
-    the provider unless a test queued one."""
+    the provider unless a test queued one. COROS Training Hub refuses imports larger than
+    `coros_max_import_bytes` (1 MiB unless told)."""
 
-    def __init__(self, *, client_id: str = FAKE_CLIENT_ID, client_secret: str = FAKE_CLIENT_SECRET) -> None:
+    def __init__(
+        self,
+        *,
+        client_id: str = FAKE_CLIENT_ID,
+        client_secret: str = FAKE_CLIENT_SECRET,
+        coros_max_import_bytes: int = COROS_MAX_IMPORT_BYTES,
+    ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
-        self.state = ProvidersState(client_id=client_id, client_secret=client_secret)
+        self.state = ProvidersState(
+            client_id=client_id, client_secret=client_secret, coros_max_import_bytes=coros_max_import_bytes
+        )
         self.app = create_app(self.state)
         self._url: str | None = None
 
@@ -234,6 +190,19 @@ class FakeProviders(_Addresses):
     async def oura_subscriptions(self) -> list[OuraSubscription]:
         return self.state.oura_subscriptions()
 
+    async def coros_imports(self, email: str) -> list[CorosImport]:
+        """The FIT files imported into the Training Hub account, oldest first, bytes as received."""
+        return self.state.coros_imports_of(email)
+
+    async def garmin_workouts(self, provider_user_id: str) -> list[GarminStoredWorkout]:
+        """The Garmin Connect workouts of the athlete, oldest first, with the dates they are scheduled on."""
+        return self.state.garmin_workouts.of(provider_user_id)
+
+    async def pretend_next_upload(self, target: UploadTarget, times: int = 1) -> None:
+        """The next `times` COROS imports or Garmin workout creations that would succeed answer success,
+        with an id, but nothing is kept: a provider that says "success" without creating anything."""
+        self.state.pretend_next_upload(target, times)
+
     async def put_activity(
         self, provider: Provider, provider_user_id: str | int, external_id: str | int, payload: dict[str, Any]
     ) -> None:
@@ -279,10 +248,15 @@ class FakeProvidersClient(_Addresses):
     def url(self) -> str:
         return self._url
 
-    async def _call(self, method: str, path: str, json: Any = None) -> Any:
+    async def _request(
+        self, method: str, path: str, json: Any = None, params: dict[str, str] | None = None
+    ) -> httpx.Response:
         async with httpx.AsyncClient(base_url=f"{self.url}{CONTROL_PREFIX}", timeout=5.0) as client:
-            response = await client.request(method, path, json=json)
-        response.raise_for_status()
+            response = await client.request(method, path, json=json, params=params)
+        return response.raise_for_status()
+
+    async def _call(self, method: str, path: str, json: Any = None) -> Any:
+        response = await self._request(method, path, json)
         return response.json() if response.content else None
 
     async def queue_user(self, provider: Provider, **fields: Any) -> ProviderUser:
@@ -338,6 +312,17 @@ class FakeProvidersClient(_Addresses):
 
     async def oura_subscriptions(self) -> list[OuraSubscription]:
         return [OuraSubscription.model_validate(s) for s in await self._call("GET", "/oura/subscriptions")]
+
+    async def coros_imports(self, email: str) -> list[CorosImport]:
+        response = await self._request("GET", "/coros-hub/imports", params={"email": email})
+        return _COROS_IMPORTS.validate_json(response.content)
+
+    async def garmin_workouts(self, provider_user_id: str) -> list[GarminStoredWorkout]:
+        answer = await self._call("GET", f"/garmin/workouts/{provider_user_id}")
+        return [GarminStoredWorkout.model_validate(w) for w in answer]
+
+    async def pretend_next_upload(self, target: UploadTarget, times: int = 1) -> None:
+        await self._call("POST", "/pretended-uploads", {"target": target, "times": times})
 
     async def put_activity(
         self, provider: Provider, provider_user_id: str | int, external_id: str | int, payload: dict[str, Any]

@@ -1,6 +1,6 @@
 """The test-control API under `/_fake/`, behind `FakeProvidersClient`: what a test arranges (users,
-refusals, failures, revocations, clock, COROS accounts, Oura subscriptions) and what it inspects
-(tokens issued, requests received)."""
+refusals, failures, revocations, clock, COROS accounts, Oura subscriptions, uploads acknowledged but not
+kept) and what it inspects (tokens issued, requests received, COROS imports, Garmin workouts)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from relay_testing.fakes.providers.state import (
     ReceivedRequest,
 )
 from relay_testing.fakes.providers.users import ProviderUser
+from relay_testing.fakes.providers.workouts import CorosImport, GarminStoredWorkout, UploadTarget
 
 CONTROL_PREFIX = "/_fake"
 
@@ -54,6 +55,11 @@ class NewCorosAccount(CorosAccount):
 
     def account(self) -> CorosAccount:
         return CorosAccount.model_validate(self.model_dump(exclude={"password"}))
+
+
+class PretendedUploads(BaseModel):
+    target: UploadTarget
+    times: int = Field(default=1, ge=1)
 
 
 def add_control_routes(app: FastAPI, state: ProvidersState) -> None:
@@ -96,6 +102,19 @@ def add_control_routes(app: FastAPI, state: ProvidersState) -> None:
     @app.post(f"{CONTROL_PREFIX}/coros-hub/token-expiries", status_code=204)
     async def expire_coros_tokens() -> None:
         state.coros_hub.expire_tokens()
+
+    @app.get(f"{CONTROL_PREFIX}/coros-hub/imports")
+    async def coros_imports(email: str) -> list[CorosImport]:
+        """The account's imports, each file in base64."""
+        return state.coros_imports_of(email)
+
+    @app.get(f"{CONTROL_PREFIX}/garmin/workouts/{{provider_user_id}}")
+    async def garmin_workouts(provider_user_id: str) -> list[GarminStoredWorkout]:
+        return state.garmin_workouts.of(provider_user_id)
+
+    @app.post(f"{CONTROL_PREFIX}/pretended-uploads", status_code=204)
+    async def pretend_next_upload(body: PretendedUploads) -> None:
+        state.pretend_next_upload(body.target, body.times)
 
     @app.post(f"{CONTROL_PREFIX}/oura/subscriptions", status_code=201)
     async def add_oura_subscription(subscription: NewOuraSubscription) -> OuraSubscription:

@@ -1,7 +1,8 @@
 """COROS Training Hub's unofficial login, as the web app uses it: an email and the md5 of the password for
-an `accessToken`, then `GET /account/query` with that token in a header. Answers are always HTTP 200;
-the outcome is in `result` ("0000" ok, "1001" bad credentials, "1002" token expired, "1003" token
-invalid). The hub keeps only the md5 of each password, like the real one."""
+an `accessToken`, then `GET /account/query` (and the FIT imports, `workouts.py`) with that token in a
+header. Answers are always HTTP 200; the outcome is in `result` ("0000" ok, "1001" bad credentials,
+"1002" token expired, "1003" token invalid). The hub keeps only the md5 of each password, like the real
+one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from relay_testing.fakes.providers.dialects import ProviderError
 
 ACCOUNT_TYPE_EMAIL = 2
 INVALID_CREDENTIALS = {"result": "1001", "message": "Invalid credentials", "data": None}
@@ -77,16 +80,29 @@ class CorosHub:
         data = {"accessToken": token, "userId": account.user_id, "email": account.email}
         return {"result": "0000", "message": "success", "data": data}, token
 
-    def query(self, access_token: str) -> dict[str, Any]:
-        """`GET /account/query` with the `accessToken` header."""
+    def account_of(self, access_token: str) -> CorosAccount:
+        """The account an `accessToken` header speaks for; the hub's refusal otherwise, which it answers
+        with HTTP 200 like its other outcomes."""
         token = self._tokens.get(access_token)
         if token is None:
-            return TOKEN_INVALID
+            raise ProviderError(200, TOKEN_INVALID)
         if token.expired:
-            return TOKEN_EXPIRED
+            raise ProviderError(200, TOKEN_EXPIRED)
         account = next((a for a, _ in self._accounts.values() if a.user_id == token.user_id), None)
         if account is None:
-            return TOKEN_INVALID
+            raise ProviderError(200, TOKEN_INVALID)
+        return account
+
+    def account_by_email(self, email: str) -> CorosAccount | None:
+        known = self._accounts.get(email.lower())
+        return None if known is None else known[0]
+
+    def query(self, access_token: str) -> dict[str, Any]:
+        """`GET /account/query` with the `accessToken` header."""
+        try:
+            account = self.account_of(access_token)
+        except ProviderError as refusal:
+            return dict(refusal.body)
         data = {
             "userId": account.user_id,
             "email": account.email,

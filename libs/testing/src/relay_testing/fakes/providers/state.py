@@ -1,6 +1,7 @@
 """What the fake providers remember: the athletes and the consents tests queue, authorization codes, grants
-and their tokens, Polar registrations, Oura's webhook subscriptions, COROS Training Hub accounts, injected
-failures, the requests received, and a clock tests can move. Nothing here knows about HTTP."""
+and their tokens, Polar registrations, Oura's webhook subscriptions, COROS Training Hub accounts and their
+FIT imports, Garmin Connect workouts, injected failures, the requests received, and a clock tests can
+move. Nothing here knows about HTTP."""
 
 from __future__ import annotations
 
@@ -17,6 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from relay_testing.fakes.providers.coros_hub import CorosAccount, CorosHub
 from relay_testing.fakes.providers.dialects import PROVIDERS, Provider, Target
 from relay_testing.fakes.providers.users import ProviderUser
+from relay_testing.fakes.providers.workouts import (
+    COROS_MAX_IMPORT_BYTES,
+    CorosImport,
+    CorosImports,
+    GarminWorkouts,
+    UploadTarget,
+)
 
 CODE_SECONDS = 10 * 60
 OURA_SUBSCRIPTION_DAYS = 90
@@ -115,14 +123,19 @@ class PolarRegistration:
 class ProvidersState:
     """The providers' side of Relay's applications, which share one `client_id` and `client_secret`."""
 
-    def __init__(self, *, client_id: str, client_secret: str) -> None:
+    def __init__(
+        self, *, client_id: str, client_secret: str, coros_max_import_bytes: int = COROS_MAX_IMPORT_BYTES
+    ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
         self.coros_hub = CorosHub()
+        self.coros_imports = CorosImports(max_file_bytes=coros_max_import_bytes)
+        self.garmin_workouts = GarminWorkouts()
         self.reset()
 
     def reset(self) -> None:
-        """Forgets everything that happened; the applications' credentials stay."""
+        """Forgets everything that happened; the applications' credentials and the hub's file size limit
+        stay."""
         self.clock_offset = 0.0
         self._consents: dict[Provider, deque[Consent]] = {p: deque() for p in PROVIDERS}
         self._failures: list[Failure] = []
@@ -136,6 +149,8 @@ class ProvidersState:
         self._oura_subscriptions: dict[str, OuraSubscription] = {}
         self._activities: dict[tuple[Provider, str], dict[str, dict[str, Any]]] = {}
         self.coros_hub.reset()
+        self.coros_imports.reset()
+        self.garmin_workouts.reset()
         self.received: list[ReceivedRequest] = []
 
     def now(self) -> float:
@@ -318,3 +333,18 @@ class ProvidersState:
         if token is not None:
             self.remember_token(token)
         return answer
+
+    def coros_imports_of(self, email: str) -> list[CorosImport]:
+        """The FIT files imported into the account, oldest first (none for an account the hub lacks)."""
+        account = self.coros_hub.account_by_email(email)
+        return [] if account is None else self.coros_imports.of(account.user_id)
+
+    # Workout uploads.
+
+    def pretend_next_upload(self, target: UploadTarget, times: int = 1) -> None:
+        """The next `times` uploads to `target` that would succeed are acknowledged as usual, with an id,
+        but nothing is kept: a provider that says "success" without creating anything."""
+        if times < 1:
+            raise ValueError("times must be at least 1")
+        store = self.coros_imports if target == "coros-hub" else self.garmin_workouts
+        store.pretend_next(times)

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,7 +14,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from relay_testing.fakes.asgi import read_body, replay_body
+from relay_testing.fakes.asgi import multipart_parts, read_body, replay_body
 from relay_testing.fakes.strava.state import (
     RATE_LIMIT_EXCEEDED,
     ActivityPut,
@@ -46,7 +44,8 @@ class QuietDroppedConnections(logging.Filter):
 
 
 def parse_fields(content_type: str, body: bytes) -> dict[str, str]:
-    """The parameters of a request body: form-encoded (what Strava's clients send), multipart or JSON."""
+    """The parameters of a request body: form-encoded (what Strava's clients send), multipart or JSON.
+    A multipart file stands as its file name, as a browser's form would show it, not as its bytes."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if not body:
         return {}
@@ -59,14 +58,10 @@ def parse_fields(content_type: str, body: bytes) -> dict[str, str]:
             return {}
         return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items() if v is not None}
     if media_type == "multipart/form-data":
-        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
-        fields: dict[str, str] = {}
-        for part in message.iter_parts():
-            name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True)
-            if isinstance(name, str) and isinstance(payload, bytes):
-                fields[name] = payload.decode()
-        return fields
+        return {
+            name: part.filename if part.filename is not None else part.content.decode(errors="replace")
+            for name, part in multipart_parts(content_type, body).items()
+        }
     return dict(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
 
 
