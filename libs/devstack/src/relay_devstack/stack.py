@@ -31,7 +31,8 @@ FAKE_STRAVA_CLIENT_SECRET = "dev-strava-client-secret"  # noqa: S105 - the local
 FAKE_PROVIDERS_CLIENT_ID = "relay-dev"
 FAKE_PROVIDERS_CLIENT_SECRET = "dev-providers-client-secret"  # noqa: S105 - the local fake's, see above
 DEV_INGESTION_INTERNAL_TOKEN = "dev-ingestion-internal-token"  # noqa: S105 - local stack only
-DEV_INTERNAL_CALLERS = f"ingestion:{DEV_INGESTION_INTERNAL_TOKEN},export:dev-export-internal-token"
+DEV_EXPORT_INTERNAL_TOKEN = "dev-export-internal-token"  # noqa: S105 - local stack only
+DEV_INTERNAL_CALLERS = f"ingestion:{DEV_INGESTION_INTERNAL_TOKEN},export:{DEV_EXPORT_INTERNAL_TOKEN}"
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"  # noqa: S105 - local stack only
 """Polar's signature key, Wahoo's webhook token, Oura's and Fitbit's verification codes on a local stack."""
 
@@ -155,6 +156,9 @@ class StackConfig:
             "FITBIT__VERIFY_TOKEN",
         ):
             env[f"INGESTION_{name}"] = DEV_WEBHOOK_SECRET
+        # Export pushes workouts to the same fake's Garmin workout service and COROS Training Hub.
+        env["EXPORT_GARMIN_WORKOUT_API_URL"] = f"{self.fake_providers_url}/garmin"
+        env["EXPORT_COROS_HUB_API_URL"] = f"{self.fake_providers_url}/coros-hub"
         return env
 
     def service_env(self, service: str) -> dict[str, str]:
@@ -183,6 +187,8 @@ class StackConfig:
             ),
             "INGESTION_CONNECTIONS_URL": self.service_url("connections"),
             "INGESTION_CONNECTIONS_TOKEN": DEV_INGESTION_INTERNAL_TOKEN,
+            "EXPORT_CONNECTIONS_URL": self.service_url("connections"),
+            "EXPORT_CONNECTIONS_TOKEN": DEV_EXPORT_INTERNAL_TOKEN,
         }
         mine = {
             name: value for name, value in {**env, **self.extra_env}.items() if name.startswith(f"{prefix}_")

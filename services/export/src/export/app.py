@@ -3,7 +3,9 @@
 from fastapi import FastAPI
 
 from export.config import Settings
+from export.endpoints import router
 from export.handlers import subscribe
+from export.resources import open_export
 from relay_platform.service import create_service_app
 
 
@@ -11,6 +13,8 @@ def create_app() -> FastAPI:
     return create_service_app(
         service="export",
         settings=Settings(),
+        routers=(router,),
         subscribe=subscribe,
+        resources=open_export,
         description="Structured workouts as FIT files and Garmin workout JSON, pushed to COROS and Garmin.",
     )

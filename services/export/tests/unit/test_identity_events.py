@@ -6,10 +6,10 @@ from typing import Any, cast
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from prometheus_client import CollectorRegistry
 
+from export.config import Settings
 from export.handlers import IDENTITY_EVENT_HANDLERS, subscribe
 from relay_contracts import Envelope
 from relay_contracts.topics import IDENTITY_EVENTS
-from relay_platform.config import ServiceSettings
 from relay_platform.consumers import Consumers
 from relay_platform.metrics import PlatformMetrics
 from relay_platform.service import Runtime
@@ -27,7 +27,7 @@ def test_profiles_and_deletions_are_what_export_needs_from_identity() -> None:
 
 
 async def test_other_identity_events_are_skipped_by_the_one_identity_events_consumer() -> None:
-    settings = ServiceSettings(database_url="postgresql+asyncpg://u:p@h/d")
+    settings = Settings(database_url="postgresql+asyncpg://u:p@h/d", connections_token="unused")
     broker = KafkaBroker()
     metrics = PlatformMetrics(CollectorRegistry())
     consumers = Consumers(
