@@ -11,6 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import auth
+import fit
 import ingest
 import plan
 import review
@@ -27,6 +28,7 @@ def main() -> None:
         "ingestion": ingest.run,
         "planning": plan.run,
         "review": review.run,
+        "fit": fit.run,
     }
     figures = {name: bench() for name, bench in benchmarks.items() if not only or name in only}
     record = {
