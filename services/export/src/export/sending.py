@@ -53,6 +53,20 @@ STALE_SENDING = timedelta(minutes=5)
 """A claim older than this was left by a sender that stopped: its export is claimed again."""
 
 
+PROVIDER_FACTS = (
+    "provider_workout_id",
+    "provider_schedule_id",
+    "pushed_digest",
+    "pushed_date",
+    "pushed_thresholds",
+    "exported_at",
+    "verified_at",
+    "in_doubt",
+)
+"""What an attempt learnt of the provider's side: kept whatever else happened to the export meanwhile."""
+ATTEMPT_STATE = ("status", "attempts", "next_attempt_at", "failure_reason", "last_error")
+
+
 class Refused(Exception):
     """A final failure: not worth another attempt until the athlete does something."""
 
@@ -116,6 +130,7 @@ class Sender:
 
     async def _send(self, export: WorkoutExport) -> None:
         started = datetime.now(UTC)
+        claimed_at = export.updated_at
         try:
             outcome = await self._attempt(export)
             label = export.status
@@ -134,9 +149,8 @@ class Sender:
         self._metrics.duration.labels(provider=export.provider).observe(
             (datetime.now(UTC) - started).total_seconds()
         )
-        export.updated_at = datetime.now(UTC)
         async with self._sessionmaker() as session, session.begin():
-            await session.merge(export)
+            await self._record(session, export, claimed_at)
             await add_events(session, outcome.events, topic_prefix=self._settings.kafka_topic_prefix)
         log.info(
             "export_attempted",
@@ -147,6 +161,20 @@ class Sender:
             attempts=export.attempts,
             reason=export.failure_reason,
         )
+
+    async def _record(self, session: AsyncSession, export: WorkoutExport, claimed_at: datetime) -> None:
+        """Stores what the attempt did. What the provider now holds is always kept; the export's state
+        only if nobody queued it again meanwhile (the plan changed during the push: it goes again)."""
+        current = await repository.get_export(session, export.id, for_update=True)
+        if current is None:
+            return
+        for name in PROVIDER_FACTS:
+            setattr(current, name, getattr(export, name))
+        if current.updated_at == claimed_at:
+            for name in ATTEMPT_STATE:
+                setattr(current, name, getattr(export, name))
+        current.updated_at = datetime.now(UTC)
+        session.add(current)
 
     async def _attempt(self, export: WorkoutExport) -> Outcome:
         pusher = self._pushers[export.provider]

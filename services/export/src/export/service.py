@@ -86,7 +86,7 @@ async def record_changed(session: AsyncSession, event: SessionChanged, planned_a
     if event.removed:
         await repository.delete_planned_session(session, event.session_id)
         for export in exports:
-            if export.provider_workout_id is None:
+            if export.provider_workout_id is None and export.status != "sending":
                 await session.delete(export)  # nothing on the provider to remove
             else:
                 _queue(export, "remove", planned_at)

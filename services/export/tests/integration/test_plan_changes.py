@@ -2,6 +2,7 @@
 cannot update), a session taken out of the plan is removed, a threshold changed in the profile moves
 the targets; athletes who opt in get their next days pushed without asking."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -168,3 +169,26 @@ async def test_an_athlete_who_did_not_opt_in_gets_nothing_pushed(
     await link_garmin(export_api, "usr_ana")
 
     assert await export_api.send() == 0
+
+
+async def test_a_session_changed_while_its_push_is_under_way_is_pushed_again(
+    export_api: ExportApi, deliver: Deliver
+) -> None:
+    await deliver(scheduled("usr_ana", "sess_1"))
+    garmin_user = await link_garmin(export_api, "usr_ana")
+    await export_api.client.post(
+        "/api/sessions/sess_1/export",
+        json={"provider": "garmin"},
+        headers=export_api.identity.bearer("usr_ana"),
+    )
+    await export_api.providers.fail_next("garmin", "slow", "/workout-service/workout", seconds=0.6)
+
+    sending = asyncio.create_task(export_api.send())
+    await asyncio.sleep(0.2)
+    await deliver(changed("usr_ana", "sess_1", LIGHTER))
+    await sending
+    assert await export_api.send() == 1
+
+    workouts = await export_api.providers.garmin_workouts(garmin_user)
+    assert len(workouts) == 1
+    assert workout_from_garmin(workouts[0].document) == as_sent(LIGHTER)

@@ -4,6 +4,7 @@ staged in the outbox."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -263,3 +264,18 @@ async def test_completing_the_onboarding_again_replaces_the_active_program(api: 
     old = (await api.call("GET", "ath-1", f"/api/program/{first['id']}")).json()["program"]
     assert old["status"] == "replaced"
     assert (await api.events())["planning.program.ended"] == 1
+
+
+async def test_scheduled_sessions_tell_export_the_thresholds_their_targets_came_from(api: Api) -> None:
+    await onboard(api, "ath-1")
+
+    async with api.sessionmaker() as session:
+        statement = select(OutboxMessage.payload).where(
+            OutboxMessage.event_type == "planning.session.scheduled"
+        )
+        payloads = (await session.exec(statement)).all()
+
+    thresholds = {json.dumps(payload["data"]["thresholds"], sort_keys=True) for payload in payloads}
+    assert len(thresholds) == 1  # the same for every session of the program
+    told = payloads[0]["data"]["thresholds"]
+    assert (told["max_hr"], told["ftp_w"]) == (188, 240)  # the onboarding's manual values
