@@ -17,7 +17,8 @@ from typing import Any
 from garmin_fit_sdk import Decoder, Encoder, Profile, Stream
 
 from export.fit import check_fit, encode_fit
-from relay_contracts.workouts import Duration, Repeat, Step, StructuredWorkout, Target
+from relay_contracts.workouts import Repeat, Step, StructuredWorkout
+from relay_testing.workouts import INTERVAL_RUN
 
 ROUND_S = 2.0
 ROUNDS = 3
@@ -25,35 +26,6 @@ WARMUP = 200
 CREATED_AT = datetime(2027, 1, 4, 6, 0, tzinfo=UTC)
 MESG = Profile["mesg_num"]
 SPORTS = {"run": "running", "bike": "cycling", "swim": "swimming"}
-
-
-def _session() -> StructuredWorkout:
-    """Run: 15 min warm-up at 120-140 bpm, 6 x (1000 m at 4.00-4.30 m/s, zone 4; 90 s easy), 10 min easy."""
-    return StructuredWorkout(
-        name="6 x 1000 m",
-        sport="run",
-        steps=[
-            Step(
-                name="Warm-up",
-                intensity="warmup",
-                duration=Duration(kind="time", value=900),
-                target=Target(kind="heart_rate", low=120, high=140),
-            ),
-            Repeat(
-                times=6,
-                steps=[
-                    Step(
-                        name="1000 m",
-                        intensity="active",
-                        duration=Duration(kind="distance", value=1000),
-                        target=Target(kind="speed", low=4.0, high=4.3, zone=4),
-                    ),
-                    Step(name="Recovery", intensity="recovery", duration=Duration(kind="time", value=90)),
-                ],
-            ),
-            Step(name="Cool-down", intensity="cooldown", duration=Duration(kind="time", value=600)),
-        ],
-    )
 
 
 def _garmin_step(step: Step) -> dict[str, Any]:
@@ -143,7 +115,7 @@ def _time(encode: Callable[[], bytes], samples: list[float]) -> float:
 
 
 def run() -> dict[str, object]:
-    workout = _session()
+    workout = INTERVAL_RUN
     encoders: dict[str, Callable[[], bytes]] = {
         "relay": lambda: encode_fit(workout, created_at=CREATED_AT),
         "garmin": lambda: _garmin_encode(workout, created_at=CREATED_AT),

@@ -12,12 +12,12 @@ from fastapi.responses import JSONResponse
 
 from export import repository, service
 from export.config import Settings
-from export.fit import encode_fit
+from export.fit import FitRangeError, InvalidFitFile, check_fit, encode_fit
 from export.garmin_json import garmin_workout
 from export.schemas import ExportList, ExportOut, ExportRequest, ExportSettingsIn, ExportSettingsOut
 from relay_platform.auth import CurrentAthlete
 from relay_platform.db import SessionDep
-from relay_platform.errors import NotFound
+from relay_platform.errors import Conflict, NotFound
 
 router = APIRouter(tags=["export"])
 
@@ -47,7 +47,15 @@ def _settings(request: Request) -> Settings:
 )
 async def download_fit(session_id: SessionId, athlete: CurrentAthlete, session: SessionDep) -> Response:
     planned, workout, _ = await service.workout_for_device(session, athlete.sub, session_id)
-    data = encode_fit(workout, created_at=datetime.now(UTC))
+    try:
+        data = encode_fit(workout, created_at=datetime.now(UTC))
+        check_fit(data)
+    except (FitRangeError, InvalidFitFile) as error:
+        raise Conflict(
+            "This workout cannot be written as a FIT file",
+            code="workout_not_encodable",
+            details={"reason": str(error)},
+        ) from error
     return Response(
         data, media_type=FIT_MEDIA_TYPE, headers=_attachment(planned.scheduled_date.isoformat(), "fit")
     )

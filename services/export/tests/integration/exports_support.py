@@ -17,61 +17,15 @@ from relay_contracts.catalog import (
 from relay_contracts.events.common import Actor
 from relay_contracts.events.identity import ProfileUpdated
 from relay_contracts.events.planning import SessionChanged, SessionScheduled
-from relay_contracts.workouts import Duration, Repeat, Step, StructuredWorkout, Target, WorkoutThresholds
+from relay_contracts.workouts import StructuredWorkout, WorkoutThresholds
 from relay_testing.fakes.providers import FakeProviders, md5_hex
 from relay_testing.fakes.providers.state import Consent, Grant
+from relay_testing.workouts import INTERVAL_RUN
 
 from .conftest import ExportApi
 
 SYSTEM = Actor(type="system")
 THRESHOLDS = WorkoutThresholds(max_hr=190, ftp_w=250, threshold_pace_s_per_km=240, css_s_per_100m=100)
-
-INTERVALS = StructuredWorkout(
-    name="6 x 1000 m",
-    sport="run",
-    steps=[
-        Step(
-            name="Warm-up",
-            intensity="warmup",
-            duration=Duration(kind="time", value=900),
-            target=Target(kind="heart_rate", low=120, high=140, zone=2),
-        ),
-        Repeat(
-            times=6,
-            steps=[
-                Step(
-                    name="1000 m",
-                    intensity="active",
-                    duration=Duration(kind="distance", value=1000),
-                    target=Target(kind="speed", low=4.0, high=4.3, zone=4),
-                ),
-                Step(name="Recovery", intensity="recovery", duration=Duration(kind="time", value=90)),
-            ],
-        ),
-        Step(name="Cool-down", intensity="cooldown", duration=Duration(kind="time", value=600)),
-    ],
-)
-
-SWEET_SPOT = StructuredWorkout(
-    name="Sweet spot",
-    sport="bike",
-    steps=[
-        Step(name="Warm-up", intensity="warmup", duration=Duration(kind="time", value=600)),
-        Repeat(
-            times=3,
-            steps=[
-                Step(
-                    name="Sweet spot",
-                    intensity="active",
-                    duration=Duration(kind="time", value=720),
-                    target=Target(kind="power", low=220, high=235, zone=3),
-                ),
-                Step(name="Easy", intensity="recovery", duration=Duration(kind="time", value=300)),
-            ],
-        ),
-        Step(name="Cool-down", intensity="cooldown", duration=Duration(kind="open")),
-    ],
-)
 
 
 def today() -> date:
@@ -81,7 +35,7 @@ def today() -> date:
 def scheduled(
     user_id: str,
     session_id: str,
-    workout: StructuredWorkout = INTERVALS,
+    workout: StructuredWorkout = INTERVAL_RUN,
     *,
     days_ahead: int = 2,
     thresholds: WorkoutThresholds = THRESHOLDS,

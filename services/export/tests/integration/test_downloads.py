@@ -5,9 +5,10 @@ import pytest
 from export.fit import as_written, check_fit, read_fit
 from export.garmin_json import as_sent, workout_from_garmin
 from relay_testing.services import Deliver
+from relay_testing.workouts import INTERVAL_RUN
 
 from .conftest import ExportApi
-from .exports_support import INTERVALS, scheduled
+from .exports_support import scheduled
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +26,7 @@ async def test_the_athlete_downloads_a_fit_file_garmin_reads_back_as_planned(
     assert response.headers["content-type"] == "application/vnd.ant.fit"
     assert response.headers["content-disposition"].startswith("attachment;")
     check_fit(response.content)
-    assert read_fit(response.content) == as_written(INTERVALS)
+    assert read_fit(response.content) == as_written(INTERVAL_RUN)
 
 
 async def test_the_athlete_downloads_garmin_connect_json_of_the_same_workout(
@@ -40,7 +41,7 @@ async def test_the_athlete_downloads_garmin_connect_json_of_the_same_workout(
     assert response.status_code == 200
     document = response.json()
     assert document["sportType"] == {"sportTypeId": 1, "sportTypeKey": "running"}
-    assert workout_from_garmin(document) == as_sent(INTERVALS)
+    assert workout_from_garmin(document) == as_sent(INTERVAL_RUN)
 
 
 @pytest.mark.parametrize("extension", ["fit", "json"])

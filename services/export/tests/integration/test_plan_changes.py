@@ -12,11 +12,10 @@ from export.fit import as_written, read_fit
 from export.garmin_json import as_sent, workout_from_garmin
 from relay_contracts.workouts import Duration, Step, StructuredWorkout, Target
 from relay_testing.services import Deliver, Mentions
+from relay_testing.workouts import INTERVAL_RUN, SWEET_SPOT_RIDE
 
 from .conftest import ExportApi
 from .exports_support import (
-    INTERVALS,
-    SWEET_SPOT,
     changed,
     link_coros,
     link_garmin,
@@ -111,7 +110,7 @@ async def test_a_higher_ftp_in_the_profile_pushes_the_upcoming_ride_again_with_i
     export_api: ExportApi, deliver: Deliver
 ) -> None:
     planned_at = datetime.now(UTC) - timedelta(days=1)
-    await deliver(scheduled("usr_ana", "sess_1", SWEET_SPOT, planned_at=planned_at))
+    await deliver(scheduled("usr_ana", "sess_1", SWEET_SPOT_RIDE, planned_at=planned_at))
     garmin_user = await link_garmin(export_api, "usr_ana")
     await pushed(export_api, "usr_ana", "sess_1", "garmin")
 
@@ -130,7 +129,7 @@ async def test_a_profile_change_that_moves_no_target_pushes_nothing(
     export_api: ExportApi, deliver: Deliver
 ) -> None:
     planned_at = datetime.now(UTC) - timedelta(days=1)
-    await deliver(scheduled("usr_ana", "sess_1", SWEET_SPOT, planned_at=planned_at))
+    await deliver(scheduled("usr_ana", "sess_1", SWEET_SPOT_RIDE, planned_at=planned_at))
     await link_garmin(export_api, "usr_ana")
     await pushed(export_api, "usr_ana", "sess_1", "garmin")
 
@@ -143,7 +142,7 @@ async def test_opting_in_pushes_the_next_seven_days_and_the_sessions_planned_lat
     export_api: ExportApi, deliver: Deliver
 ) -> None:
     for session_id, days_ahead in (("sess_soon", 1), ("sess_week", 6), ("sess_later", 9)):
-        await deliver(scheduled("usr_ana", session_id, INTERVALS, days_ahead=days_ahead))
+        await deliver(scheduled("usr_ana", session_id, INTERVAL_RUN, days_ahead=days_ahead))
     garmin_user = await link_garmin(export_api, "usr_ana")
 
     chosen = await export_api.client.put(
@@ -151,7 +150,7 @@ async def test_opting_in_pushes_the_next_seven_days_and_the_sessions_planned_lat
         json={"auto_export": ["garmin"]},
         headers=export_api.identity.bearer("usr_ana"),
     )
-    await deliver(scheduled("usr_ana", "sess_new", INTERVALS, days_ahead=3))
+    await deliver(scheduled("usr_ana", "sess_new", INTERVAL_RUN, days_ahead=3))
     await export_api.send()
 
     assert chosen.status_code == 200

@@ -10,9 +10,10 @@ import pytest
 from export.fit import as_written, read_fit
 from export.garmin_json import as_sent, workout_from_garmin
 from relay_testing.services import Deliver, Mentions
+from relay_testing.workouts import INTERVAL_RUN
 
 from .conftest import ExportApi
-from .exports_support import INTERVALS, link_coros, link_garmin, scheduled, today
+from .exports_support import link_coros, link_garmin, scheduled, today
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +47,7 @@ async def test_a_session_pushed_to_coros_arrives_as_the_planned_fit_file(
 
     imports = await export_api.providers.coros_imports(email)
     assert len(imports) == 1
-    assert read_fit(imports[0].file) == as_written(INTERVALS)
+    assert read_fit(imports[0].file) == as_written(INTERVAL_RUN)
     assert imports[0].time_zone == "UTC"  # no profile known: the athlete's zone is not guessed
     export = await export_of(export_api, "usr_ana", asked.json()["id"])
     assert export["status"] == "exported"
@@ -68,7 +69,7 @@ async def test_a_session_pushed_to_garmin_is_created_and_scheduled_on_its_day(
 
     workouts = await export_api.providers.garmin_workouts(garmin_user)
     assert len(workouts) == 1
-    assert workout_from_garmin(workouts[0].document) == as_sent(INTERVALS)
+    assert workout_from_garmin(workouts[0].document) == as_sent(INTERVAL_RUN)
     assert workouts[0].scheduled_dates == [today() + timedelta(days=3)]
     export = await export_of(export_api, "usr_ana", asked.json()["id"])
     assert (export["status"], export["provider_workout_id"]) == ("exported", str(workouts[0].workout_id))

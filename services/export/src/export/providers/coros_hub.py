@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from export.fit import encode_fit
+from export.fit import FitRangeError, InvalidFitFile, check_fit, encode_fit
 from export.providers.base import (
     Outgoing,
     ProviderUnavailable,
@@ -43,7 +43,13 @@ class CorosTrainingHub:
         self._base_url = base_url.rstrip("/")
 
     async def create(self, token: str, outgoing: Outgoing) -> Pushed:
-        data = encode_fit(outgoing.workout, created_at=datetime.now(UTC))
+        try:
+            data = encode_fit(outgoing.workout, created_at=datetime.now(UTC))
+            check_fit(data)
+        except (FitRangeError, InvalidFitFile) as error:
+            raise WorkoutRefused(
+                "COROS", "invalid_file", f"the workout makes no valid FIT file: {error}"
+            ) from error
         answer = await self._call(
             "import",
             token,
