@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -158,22 +158,24 @@ async def sessions_to_auto_export(
     return [(planned, providers) for planned, providers in (await session.exec(statement)).all()]
 
 
-async def exported_since(session: AsyncSession, user_id: str, first: date) -> Sequence[WorkoutExport]:
-    """The athlete's workouts on providers for sessions from `first` on, locked for a change."""
+async def exported_since(
+    session: AsyncSession, user_id: str, first: date
+) -> Sequence[tuple[WorkoutExport, PlannedSession]]:
+    """The athlete's workouts on providers for sessions from `first` on, with their sessions, the exports
+    locked for a change."""
     statement = (
-        select(WorkoutExport)
+        select(WorkoutExport, PlannedSession)  # type: ignore[call-overload]
+        .join(PlannedSession, col(PlannedSession.session_id) == col(WorkoutExport.session_id))
         .where(
             col(WorkoutExport.user_id) == user_id,
             col(WorkoutExport.action) == "push",
             col(WorkoutExport.status).in_(("exported", "queued", "sending")),
-            exists().where(
-                col(PlannedSession.session_id) == col(WorkoutExport.session_id),
-                col(PlannedSession.scheduled_date) >= first,
-            ),
+            col(PlannedSession.scheduled_date) >= first,
         )
-        .with_for_update()
+        .with_for_update(of=WorkoutExport)
     )
-    return (await session.exec(statement)).scalars().all()  # type: ignore[call-overload, no-any-return]
+    rows = (await session.exec(statement)).all()  # type: ignore[call-overload]
+    return [(export, planned) for export, planned in rows]
 
 
 async def delete_athlete_rows(session: AsyncSession, user_id: str) -> None:

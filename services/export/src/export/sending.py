@@ -26,7 +26,7 @@ from export.providers.base import (
     WorkoutPusher,
     WorkoutRefused,
 )
-from export.targets import effective_thresholds, retarget
+from export.targets import device_workout
 from export.tokens import Connections, ConnectionsUnavailable, NotConnected
 from relay_contracts.catalog import (
     EXPORT_WORKOUT_EXPORTED,
@@ -42,7 +42,7 @@ from relay_contracts.events.export import (
     WorkoutRemoved,
     WorkoutVerified,
 )
-from relay_contracts.workouts import StructuredWorkout, WorkoutThresholds
+from relay_contracts.workouts import StructuredWorkout
 from relay_platform.logging import get_logger
 from relay_platform.outbox import add_events
 
@@ -224,11 +224,7 @@ class Sender:
             profile = await repository.get_profile(session, export.user_id)
         if planned is None:
             raise Refused("not_created", "The session is no longer in the plan")
-        planned_thresholds = (
-            WorkoutThresholds.model_validate(planned.thresholds) if planned.thresholds else None
-        )
-        thresholds = effective_thresholds(planned_thresholds, profile, planned.planned_at)
-        workout = retarget(StructuredWorkout.model_validate(planned.workout), planned_thresholds, thresholds)
+        workout, thresholds = device_workout(planned, profile)
         digest = content_digest(workout, planned.scheduled_date.isoformat())
         if export.provider_workout_id is not None and export.pushed_digest == digest:
             export.status, export.in_doubt = "exported", False

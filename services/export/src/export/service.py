@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from export import repository
 from export.models import AthleteProfile, ExportSettings, PlannedSession, WorkoutExport
-from export.targets import effective_thresholds, retarget
+from export.targets import device_workout
 from relay_contracts.events.identity import ProfileUpdated, UserDeleted
 from relay_contracts.events.planning import SessionChanged, SessionScheduled
 from relay_contracts.workouts import StructuredWorkout, WorkoutThresholds
@@ -43,11 +43,11 @@ async def record_profile(session: AsyncSession, profile: ProfileUpdated, now: da
 async def _requeue_retargeted(session: AsyncSession, user_id: str, now: datetime) -> None:
     profile = await repository.get_profile(session, user_id)
     requeued = 0
-    for export in await repository.exported_since(session, user_id, now.date()):
-        planned = await repository.get_planned_session(session, export.session_id)
-        if planned is None or export.pushed_thresholds is None:
+    for export, planned in await repository.exported_since(session, user_id, now.date()):
+        if export.pushed_thresholds is None:
             continue
-        if _thresholds(planned, profile) != WorkoutThresholds.model_validate(export.pushed_thresholds):
+        _, thresholds = device_workout(planned, profile)
+        if thresholds != WorkoutThresholds.model_validate(export.pushed_thresholds):
             _queue(export, "push", now)
             session.add(export)
             requeued += 1
@@ -127,18 +127,8 @@ async def workout_for_device(
     planned = await repository.get_planned_session(session, session_id)
     if planned is None or planned.user_id != user_id:
         raise NotFound("Session not found", details={"session_id": session_id})
-    profile = await repository.get_profile(session, user_id)
-    thresholds = _thresholds(planned, profile)
-    workout = StructuredWorkout.model_validate(planned.workout)
-    return planned, retarget(workout, _planned_thresholds(planned), thresholds), thresholds
-
-
-def _planned_thresholds(planned: PlannedSession) -> WorkoutThresholds | None:
-    return WorkoutThresholds.model_validate(planned.thresholds) if planned.thresholds else None
-
-
-def _thresholds(planned: PlannedSession, profile: AthleteProfile | None) -> WorkoutThresholds:
-    return effective_thresholds(_planned_thresholds(planned), profile, planned.planned_at)
+    workout, thresholds = device_workout(planned, await repository.get_profile(session, user_id))
+    return planned, workout, thresholds
 
 
 async def request_export(

@@ -9,8 +9,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from export.models import AthleteProfile
+from export.models import AthleteProfile, PlannedSession
 from relay_contracts.workouts import Repeat, Step, StructuredWorkout, Target, WorkoutThresholds
+
+
+def device_workout(
+    planned: PlannedSession, profile: AthleteProfile | None
+) -> tuple[StructuredWorkout, WorkoutThresholds]:
+    """The session's workout as a device should get it today, and the thresholds its targets came from."""
+    planned_thresholds = WorkoutThresholds.model_validate(planned.thresholds) if planned.thresholds else None
+    thresholds = effective_thresholds(planned_thresholds, profile, planned.planned_at)
+    workout = StructuredWorkout.model_validate(planned.workout)
+    return retarget(workout, planned_thresholds, thresholds), thresholds
 
 
 def effective_thresholds(
