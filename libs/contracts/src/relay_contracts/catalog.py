@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from relay_contracts.envelope import Envelope
-from relay_contracts.events import connections, export, identity, ingestion, planning
+from relay_contracts.events import audit, common, connections, export, identity, ingestion, jobs, planning
 from relay_contracts.topics import TopicSpec, topic_for_service
 
 
@@ -285,6 +285,72 @@ EXPORT_WORKOUT_REMOVED = EventSpec(
     description="An exported workout was deleted from the provider (its session left the plan).",
 )
 
+IDENTITY_ADMIN_DATA_ACCESSED = EventSpec(
+    type="identity.admin.data_accessed",
+    version=1,
+    data=common.AdminDataAccessed,
+    description="An operator read athletes' or operators' accounts through the back office.",
+)
+AUDIT_ADMIN_DATA_ACCESSED = EventSpec(
+    type="audit.admin.data_accessed",
+    version=1,
+    data=common.AdminDataAccessed,
+    description="An operator read the audit trail or dead-lettered messages.",
+)
+AUDIT_JOB_RUN_REQUESTED = EventSpec(
+    type="audit.job.run_requested",
+    version=1,
+    data=audit.JobRunRequested,
+    description="Command: an operator asked the service owning a job to run it once, now.",
+)
+AUDIT_DEAD_LETTER_REPLAYED = EventSpec(
+    type="audit.dead_letter.replayed",
+    version=1,
+    data=audit.DeadLetterReplayed,
+    description="An operator published a dead-lettered message again to its original topic.",
+)
+
+
+@dataclass(frozen=True)
+class JobEvents:
+    """The events of a service's scheduled jobs (`relay_platform.jobs`)."""
+
+    declared: EventSpec
+    started: EventSpec
+    finished: EventSpec
+
+    def specs(self) -> tuple[EventSpec, ...]:
+        return (self.declared, self.started, self.finished)
+
+
+def _job_events(service: str) -> JobEvents:
+    return JobEvents(
+        declared=EventSpec(
+            type=f"{service}.jobs.declared",
+            version=1,
+            data=jobs.JobsDeclared,
+            description=f"The {service} service started and declared its scheduled jobs.",
+        ),
+        started=EventSpec(
+            type=f"{service}.job.started",
+            version=1,
+            data=jobs.JobStarted,
+            description=f"A run of one of the {service} service's jobs began.",
+        ),
+        finished=EventSpec(
+            type=f"{service}.job.finished",
+            version=1,
+            data=jobs.JobFinished,
+            description=f"A run of one of the {service} service's jobs ended, with its status and duration.",
+        ),
+    )
+
+
+JOB_EVENTS: dict[str, JobEvents] = {
+    service: _job_events(service) for service in ("connections", "ingestion", "planning", "export", "audit")
+}
+"""The job events of each service that runs scheduled jobs."""
+
 EVENTS: tuple[EventSpec, ...] = (
     IDENTITY_USER_REGISTERED,
     IDENTITY_USER_UPDATED,
@@ -325,6 +391,11 @@ EVENTS: tuple[EventSpec, ...] = (
     EXPORT_WORKOUT_FAILED,
     EXPORT_WORKOUT_VERIFIED,
     EXPORT_WORKOUT_REMOVED,
+    IDENTITY_ADMIN_DATA_ACCESSED,
+    AUDIT_ADMIN_DATA_ACCESSED,
+    AUDIT_JOB_RUN_REQUESTED,
+    AUDIT_DEAD_LETTER_REPLAYED,
+    *(spec for events in JOB_EVENTS.values() for spec in events.specs()),
 )
 
 

@@ -68,6 +68,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_retry_backoff_seconds: float = 0.2
     shutdown_grace_seconds: float = 15.0
+    jobs_enabled: bool = Field(
+        default=True,
+        description="Whether this process runs its scheduled jobs on their schedule (and its loops).",
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> ServiceSettings:

@@ -36,6 +36,10 @@ from relay_platform.metrics import PlatformMetrics
 log = get_logger(__name__)
 
 Handler = Callable[[Envelope, AsyncSession], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Envelope], AsyncSession], Awaitable[None]]
+"""Handles a poll's new envelopes at once, in their order, in one transaction (for bulk writes)."""
+RecordsHandler = Callable[[Sequence["Delivery"], AsyncSession], Awaitable[None]]
+"""Handles a poll's records as they are, undecoded (messages that may not be envelopes)."""
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
@@ -81,7 +85,8 @@ class Delivery:
 class _Work:
     delivery: Delivery
     envelope: Envelope
-    handler: Handler
+    handler: Handler | None
+    """None: the subscription's batch handler takes it."""
 
 
 async def _undecoded(message: KafkaMessage) -> None:
@@ -120,9 +125,37 @@ class Consumers:
         handlers: Mapping[str, Handler],
         *,
         default: Handler | None = None,
+        batch: BatchHandler | None = None,
     ) -> None:
         """`name` is the consumer (and its consumer group) within the service; `handlers` maps event
-        types to their handler, `default` handles any other type (otherwise such events are skipped)."""
+        types to their handler, `default` handles any other type (otherwise such events are skipped).
+        With `batch`, every event of a poll that no handler of `handlers` takes goes to it at once."""
+        consumer = f"{self._service}.{name}"
+        fallback: Handler | None = default
+        if batch is not None:
+            fallback = _one_of_batch(batch)
+
+        async def on_poll(deliveries: Sequence[Delivery]) -> None:
+            await self.process(consumer, handlers, fallback, deliveries, batch=batch)
+
+        self._subscribe_polls(name, topics, on_poll)
+
+    def subscribe_records(self, name: str, topics: tuple[str, ...], handler: RecordsHandler) -> None:
+        """A consumer of raw records: each poll is handed to `handler` in one transaction, committed
+        before the offsets are; a failing poll is delivered again (the handler must be idempotent)."""
+
+        async def on_poll(deliveries: Sequence[Delivery]) -> None:
+            async with self._sessionmaker() as session, session.begin():
+                await handler(deliveries, session)
+
+        self._subscribe_polls(name, topics, on_poll)
+
+    def _subscribe_polls(
+        self,
+        name: str,
+        topics: tuple[str, ...],
+        on_deliveries: Callable[[Sequence[Delivery]], Awaitable[None]],
+    ) -> None:
         consumer = f"{self._service}.{name}"
         group_id = self._settings.topic(f"relay.{consumer}")
 
@@ -130,14 +163,11 @@ class Consumers:
             raw = message.raw_message
             records = raw if isinstance(raw, tuple | list) else (raw,)
             headers = message.batch_headers or [message.headers]
-            await self.process(
-                consumer,
-                handlers,
-                default,
+            await on_deliveries(
                 [
                     Delivery(r.value or b"", h, r.topic, r.partition, r.offset, r.key)
                     for r, h in zip(records, headers, strict=True)
-                ],
+                ]
             )
 
         on_poll.__name__ = f"on_{name.replace('-', '_')}"
@@ -158,6 +188,8 @@ class Consumers:
         handlers: Mapping[str, Handler],
         default: Handler | None,
         deliveries: Sequence[Delivery],
+        *,
+        batch: BatchHandler | None = None,
     ) -> list[str]:
         """Handles a poll's records in their order and returns their outcomes. Raises only for
         transient failures, so that the broker redelivers the poll (what was applied is skipped then)."""
@@ -165,12 +197,14 @@ class Consumers:
         work: dict[int, _Work] = {}  # by position in the poll
         for delivery in deliveries:
             found = await self._work_for(consumer, handlers, default, delivery)
+            if isinstance(found, _Work) and batch is not None and found.handler is default:
+                found = _Work(found.delivery, found.envelope, None)
             if isinstance(found, _Work):
                 work[len(outcomes)] = found
             outcomes.append(found if isinstance(found, str) else "pending")
         if len(work) > 1:
             try:
-                applied = await self._apply_together(consumer, list(work.values()))
+                applied = await self._apply_together(consumer, list(work.values()), batch)
             except Exception as error:  # any failure: the records are applied one by one, alone
                 log.info("consumer_batch_applied_one_by_one", consumer=consumer, error=repr(error))
             else:
@@ -179,7 +213,7 @@ class Consumers:
                     self._metrics.consumed.labels(consumer=consumer, outcome=outcome).inc()
                 work = {}
         for index, item in work.items():
-            outcomes[index] = await self._process_with_retries(consumer, item)
+            outcomes[index] = await self._process_with_retries(consumer, _alone(item, default))
         return outcomes
 
     async def _work_for(
@@ -261,10 +295,14 @@ class Consumers:
     async def _apply_once(self, consumer: str, work: _Work) -> str:
         return (await self._apply_together(consumer, [work]))[0]
 
-    async def _apply_together(self, consumer: str, works: Sequence[_Work]) -> list[str]:
+    async def _apply_together(
+        self, consumer: str, works: Sequence[_Work], batch: BatchHandler | None = None
+    ) -> list[str]:
         """Applies the records in one transaction with the record that each was processed; a record
-        already processed (or twice in the poll) is a duplicate and changes nothing."""
+        already processed (or twice in the poll) is a duplicate and changes nothing. The records for
+        the batch handler go to it together, after the others, each in its own consumer span."""
         outcomes = []
+        batched: list[Envelope] = []
         records = [
             {"consumer": consumer, "message_id": w.envelope.id, "event_type": w.envelope.type} for w in works
         ]
@@ -285,8 +323,13 @@ class Consumers:
                     continue
                 first_times.discard(work.envelope.id)
                 with self._handling(consumer, work):
-                    await work.handler(work.envelope, session)
+                    if work.handler is None:
+                        batched.append(work.envelope)
+                    else:
+                        await work.handler(work.envelope, session)
                 outcomes.append("processed")
+            if batched and batch is not None:
+                await batch(batched, session)
         return outcomes
 
     async def _dead_letter(self, consumer: str, delivery: Delivery, reason: str, attempts: int) -> None:
@@ -310,3 +353,17 @@ class Consumers:
         self._metrics.dead_letters.labels(consumer=consumer).inc()
         self._metrics.consumed.labels(consumer=consumer, outcome="dead_lettered").inc()
         log.error("message_dead_lettered", consumer=consumer, reason=reason, attempts=attempts)
+
+
+def _one_of_batch(batch: BatchHandler) -> Handler:
+    async def handle(envelope: Envelope, session: AsyncSession) -> None:
+        await batch([envelope], session)
+
+    return handle
+
+
+def _alone(work: _Work, default: Handler | None) -> _Work:
+    """A record of the batch handler, applied on its own (its poll failed together)."""
+    if work.handler is not None or default is None:
+        return work
+    return _Work(work.delivery, work.envelope, default)

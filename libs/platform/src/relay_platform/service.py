@@ -22,12 +22,15 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from relay_contracts.catalog import AUDIT_JOB_RUN_REQUESTED
+from relay_contracts.topics import AUDIT_EVENTS
 from relay_platform.auth import AccessTokenVerifier, KeySource, SessionRevocations
 from relay_platform.config import ServiceSettings
 from relay_platform.consumers import Consumers
 from relay_platform.db import asyncpg_dsn, create_engine, create_sessionmaker, database_is_reachable
 from relay_platform.errors import install_error_handlers
 from relay_platform.http import create_http_client
+from relay_platform.jobs import JobMetrics, ScheduledJob, Scheduler
 from relay_platform.logging import configure_logging, get_logger
 from relay_platform.messaging import create_broker
 from relay_platform.metrics import PlatformMetrics
@@ -57,10 +60,14 @@ class Runtime:
     auth: AccessTokenVerifier
     resources: Any = None
     """What the service's own `resources` context yielded (its clients), if it has one."""
+    scheduler: Scheduler | None = None
+    """The service's scheduled jobs, if it has some."""
 
 
 Subscribe = Callable[[Runtime], None]
 Resources = Callable[[Runtime], contextlib.AbstractAsyncContextManager[Any]]
+Jobs = Callable[[Runtime], Sequence[ScheduledJob]]
+"""A service's scheduled jobs, built once its resources are open."""
 KeySourceFactory = Callable[[AsyncEngine, ServiceSettings], KeySource]
 """How a service reads identity's public keys; by default over HTTP from `auth_jwks_url`."""
 
@@ -73,6 +80,7 @@ def create_service_app(
     subscribe: Subscribe | None = None,
     key_source: KeySourceFactory | None = None,
     resources: Resources | None = None,
+    jobs: Jobs | None = None,
     description: str = "",
     version: str = "0.1.0",
 ) -> FastAPI:
@@ -94,8 +102,13 @@ def create_service_app(
                 runtime.resources = await stack.enter_async_context(resources(runtime))
             if subscribe is not None:
                 subscribe(runtime)
+            if jobs is not None:
+                runtime.scheduler = _scheduler(runtime, jobs(runtime))
             await runtime.broker.start()
             runtime.outbox.start()
+            if runtime.scheduler is not None:
+                await runtime.scheduler.declare()
+                await stack.enter_async_context(runtime.scheduler.scheduled())
             app.state.runtime = runtime
             log.info("service_started", port=settings.http_port, environment=settings.environment)
             try:
@@ -182,6 +195,23 @@ def _build(
         RateLimiter(redis, settings),
         auth,
     )
+
+
+def _scheduler(runtime: Runtime, jobs: Sequence[ScheduledJob]) -> Scheduler:
+    """The service's jobs, and its consumer of the operators' requests to run one now."""
+    scheduler = Scheduler(
+        service=runtime.service,
+        jobs=jobs,
+        sessionmaker=runtime.sessionmaker,
+        redis=runtime.redis,
+        topic_prefix=runtime.settings.kafka_topic_prefix,
+        metrics=JobMetrics(runtime.metrics.registry),
+        enabled=runtime.settings.jobs_enabled,
+    )
+    runtime.consumers.subscribe(
+        "job-runs", (AUDIT_EVENTS.name,), {AUDIT_JOB_RUN_REQUESTED.type: scheduler.on_run_requested}
+    )
+    return scheduler
 
 
 async def _stop(runtime: Runtime) -> None:

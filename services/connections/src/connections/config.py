@@ -114,18 +114,17 @@ class Settings(ServiceSettings):
     )
     provider_timeout_seconds: float = 10.0
     link_ttl_seconds: int = 600
-    jobs_enabled: bool = Field(
-        default=True,
-        description="Whether this process runs the scheduled jobs (refresh, warnings, renewals).",
-    )
-    refresh_interval_seconds: float = Field(
-        default=60.0, description="How often the refresh job looks for access tokens about to expire."
+    refresh_cron: str = Field(
+        default="* * * * *",
+        description="When the refresh job looks for access tokens about to expire (cron, UTC).",
     )
     refresh_ahead_seconds: int = Field(
         default=1800, description="Tokens expiring within this many seconds are refreshed."
     )
-    warnings_interval_seconds: float = Field(
-        default=3600.0, description="How often connections about to break are looked for."
+    warnings_cron: str = Field(
+        default="0 * * * *",
+        description="When connections about to break and subscriptions about to expire are looked for "
+        "(cron, UTC).",
     )
     unused_after_days: int = Field(
         default=60, description="A link without notification nor token use for this long is reported unused."

@@ -3,8 +3,6 @@ subscriptions, warn athletes before a connection breaks, forget stale link attem
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +16,7 @@ from connections.providers.base import ProviderUnavailable
 from connections.refresh import refresh_expiring_tokens
 from relay_contracts.catalog import CONNECTIONS_CONNECTION_EXPIRING
 from relay_contracts.events.connections import ConnectionExpiring
-from relay_platform.jobs import JobMetrics, PeriodicJob, running
+from relay_platform.jobs import ScheduledJob
 from relay_platform.logging import get_logger
 from relay_platform.service import Runtime
 
@@ -168,27 +166,34 @@ async def forget_stale_link_attempts(sessionmaker: async_sessionmaker[AsyncSessi
         await repository.delete_link_attempts_before(session, datetime.now(UTC) - timedelta(hours=1))
 
 
-@asynccontextmanager
-async def scheduled_jobs(runtime: Runtime, connections: Connections) -> AsyncIterator[None]:
+def scheduled_jobs(runtime: Runtime) -> list[ScheduledJob]:
+    """The connections service's jobs (`relay_platform.jobs`), on the service's open clients."""
+    connections: Connections = runtime.resources
     settings = connections.settings
     sessionmaker = runtime.sessionmaker
-    jobs = [
-        PeriodicJob(
-            "refresh_expiring_tokens",
-            settings.refresh_interval_seconds,
+    return [
+        ScheduledJob(
+            "refresh-expiring-tokens",
+            "Refresh access tokens about to expire",
+            settings.refresh_cron,
             lambda: refresh_expiring_tokens(connections, sessionmaker),
         ),
-        PeriodicJob(
-            "renew_expiring_subscriptions",
-            settings.warnings_interval_seconds,
+        ScheduledJob(
+            "renew-expiring-subscriptions",
+            "Renew webhook subscriptions about to expire",
+            settings.warnings_cron,
             lambda: renew_expiring_subscriptions(connections, sessionmaker),
         ),
-        PeriodicJob(
-            "warn_before_credentials_break",
-            settings.warnings_interval_seconds,
+        ScheduledJob(
+            "warn-before-credentials-break",
+            "Warn athletes whose links are about to break",
+            settings.warnings_cron,
             lambda: warn_before_credentials_break(connections, sessionmaker),
         ),
-        PeriodicJob("forget_stale_link_attempts", 3600, lambda: forget_stale_link_attempts(sessionmaker)),
+        ScheduledJob(
+            "forget-stale-link-attempts",
+            "Forget link attempts older than an hour",
+            "30 * * * *",
+            lambda: forget_stale_link_attempts(sessionmaker),
+        ),
     ]
-    async with running(jobs if settings.jobs_enabled else [], JobMetrics(runtime.metrics.registry)):
-        yield

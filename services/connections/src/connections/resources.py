@@ -15,7 +15,6 @@ from pydantic import SecretStr
 
 from connections.config import Settings
 from connections.identity_client import IdentityClient, StravaGrants
-from connections.jobs import scheduled_jobs
 from connections.providers import Providers, build_providers
 from connections.providers.oura_webhooks import OuraSubscriptions
 from relay_platform.crypto import Keyring
@@ -85,8 +84,7 @@ async def open_connections(runtime: Runtime) -> AsyncIterator[Connections]:
                 else None
             ),
         )
-        async with scheduled_jobs(runtime, connections):
-            yield connections
+        yield connections
 
 
 def connections_of(runtime: Runtime) -> Connections:

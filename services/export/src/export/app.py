@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from export.config import Settings
 from export.endpoints import router
 from export.handlers import subscribe
-from export.resources import open_export
+from export.resources import open_export, scheduled_jobs
 from relay_platform.service import create_service_app
 
 
@@ -16,5 +16,6 @@ def create_app() -> FastAPI:
         routers=(router,),
         subscribe=subscribe,
         resources=open_export,
+        jobs=scheduled_jobs,
         description="Structured workouts as FIT files and Garmin workout JSON, pushed to COROS and Garmin.",
     )

@@ -28,9 +28,6 @@ class Settings(ServiceSettings):
     provider_timeout_seconds: float = Field(
         default=15.0, description="The longest one provider call may take."
     )
-    jobs_enabled: bool = Field(
-        default=True, description="Whether this process sends queued exports and runs the auto-export."
-    )
     send_interval_seconds: float = Field(
         default=1.0, description="How often queued exports are looked for (a new one also wakes the sender)."
     )
@@ -42,6 +39,7 @@ class Settings(ServiceSettings):
     auto_export_days: int = Field(
         default=7, description="How far ahead opted-in athletes' sessions are pushed."
     )
-    auto_export_interval_seconds: float = Field(
-        default=3600.0, description="How often sessions entering the auto-export window are queued."
+    auto_export_cron: str = Field(
+        default="0 * * * *",
+        description="When sessions entering the auto-export window are queued (cron, UTC).",
     )

@@ -16,7 +16,7 @@ from export.providers.garmin import GarminWorkouts
 from export.sending import Sender, SenderMetrics
 from export.tokens import Connections
 from relay_platform.http import create_http_client
-from relay_platform.jobs import JobMetrics, PeriodicJob, running
+from relay_platform.jobs import JobMetrics, PeriodicJob, ScheduledJob, running
 from relay_platform.service import Runtime
 
 
@@ -51,17 +51,28 @@ async def open_export(runtime: Runtime) -> AsyncIterator[Export]:
             metrics=SenderMetrics(runtime.metrics.registry),
         )
 
-        async def queue_upcoming() -> int:
-            now = datetime.now(UTC)
-            async with runtime.sessionmaker() as session, session.begin():
-                return await service.queue_upcoming(session, now, now.date(), settings.auto_export_days)
-
-        jobs = [
-            PeriodicJob("send_exports", settings.send_interval_seconds, sender.send_due),
-            PeriodicJob("auto_export", settings.auto_export_interval_seconds, queue_upcoming),
-        ]
-        async with running(jobs if settings.jobs_enabled else [], JobMetrics(runtime.metrics.registry)):
+        loops = [PeriodicJob("send_exports", settings.send_interval_seconds, sender.send_due)]
+        async with running(loops if settings.jobs_enabled else [], JobMetrics(runtime.metrics.registry)):
             yield Export(settings=settings, sender=sender)
+
+
+def scheduled_jobs(runtime: Runtime) -> list[ScheduledJob]:
+    """The export service's jobs (`relay_platform.jobs`)."""
+    settings = settings_of(runtime)
+
+    async def queue_upcoming() -> int:
+        now = datetime.now(UTC)
+        async with runtime.sessionmaker() as session, session.begin():
+            return await service.queue_upcoming(session, now, now.date(), settings.auto_export_days)
+
+    return [
+        ScheduledJob(
+            "auto-export",
+            "Queue upcoming sessions of opted-in athletes",
+            settings.auto_export_cron,
+            queue_upcoming,
+        )
+    ]
 
 
 def settings_of(runtime: Runtime) -> Settings:

@@ -82,7 +82,10 @@ class Settings(ServiceSettings):
     provider_timeout_seconds: float = 10.0
     backfill_days: int = Field(default=90, description="History read when an account is linked.")
     poll_interval_seconds: float = Field(
-        default=3600.0, description="How often accounts of providers without usable webhooks are polled."
+        default=3600.0, description="How often each account of a provider without usable webhooks is polled."
+    )
+    poll_cron: str = Field(
+        default="*/5 * * * *", description="When the accounts due for a poll are looked for (cron, UTC)."
     )
     worker_enabled: bool = Field(
         default=True, description="Whether this process fetches, normalizes and stores activities."

@@ -20,7 +20,7 @@ from ingestion.tokens import AccessTokens
 from ingestion.worker import Readers, Worker, WorkerMetrics
 from relay_platform.db import asyncpg_dsn
 from relay_platform.http import create_http_client
-from relay_platform.jobs import JobMetrics, PeriodicJob, running
+from relay_platform.jobs import ScheduledJob
 from relay_platform.service import Runtime
 
 
@@ -78,21 +78,34 @@ async def open_ingestion(runtime: Runtime) -> AsyncIterator[Ingestion]:
             metrics=WorkerMetrics(runtime.metrics.registry),
         )
 
-        async def poll() -> int:
-            async with runtime.sessionmaker() as session, session.begin():
-                return await syncs.poll_accounts(
-                    session, polled_providers(settings), timedelta(seconds=settings.poll_interval_seconds)
-                )
+        if settings.worker_enabled:
+            worker.start()
+        try:
+            intake = WebhookIntake(runtime.sessionmaker, topic_prefix=settings.kafka_topic_prefix)
+            yield Ingestion(settings=settings, intake=intake, readers=readers, worker=worker)
+        finally:
+            await worker.stop()
 
-        jobs = [PeriodicJob("poll_accounts", min(300.0, settings.poll_interval_seconds), poll)]
-        async with running(jobs if settings.worker_enabled else [], JobMetrics(runtime.metrics.registry)):
-            if settings.worker_enabled:
-                worker.start()
-            try:
-                intake = WebhookIntake(runtime.sessionmaker, topic_prefix=settings.kafka_topic_prefix)
-                yield Ingestion(settings=settings, intake=intake, readers=readers, worker=worker)
-            finally:
-                await worker.stop()
+
+def scheduled_jobs(runtime: Runtime) -> list[ScheduledJob]:
+    """The ingestion service's jobs (`relay_platform.jobs`); they run where the worker runs."""
+    settings = settings_of(runtime)
+
+    async def poll() -> int:
+        async with runtime.sessionmaker() as session, session.begin():
+            return await syncs.poll_accounts(
+                session, polled_providers(settings), timedelta(seconds=settings.poll_interval_seconds)
+            )
+
+    return [
+        ScheduledJob(
+            "poll-accounts",
+            "Poll the accounts of providers without usable webhooks",
+            settings.poll_cron,
+            poll,
+            active=settings.worker_enabled,
+        )
+    ]
 
 
 def settings_of(runtime: Runtime) -> Settings:

@@ -17,6 +17,6 @@ def create_app() -> FastAPI:
         settings=Settings(),
         routers=ROUTERS,
         subscribe=subscribe,
-        resources=scheduled_jobs,
+        jobs=scheduled_jobs,
         description="Onboarding, periodized training programs, sessions, compliance and training load.",
     )

@@ -10,11 +10,8 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="PLANNING_", extra="ignore")
 
     http_port: int = 8104
-    jobs_enabled: bool = Field(
-        default=True, description="Whether this process runs the scheduled jobs (the weekly review)."
-    )
-    review_interval_seconds: float = Field(
-        default=300.0,
-        description="How often the weekly review looks for programs due (each is due on Monday at 06:00 "
-        "in the athlete's timezone): the longest a review can come after that time.",
+    review_cron: str = Field(
+        default="*/5 * * * *",
+        description="When the weekly review looks for programs due (each is due on Monday at 06:00 in the "
+        "athlete's timezone): the longest a review can come after that time (cron, UTC).",
     )

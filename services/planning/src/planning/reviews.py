@@ -8,8 +8,7 @@ runs late, often, or on several replicas at once (the rows are locked, `SKIP LOC
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,7 +22,7 @@ from planning.models import Program
 from relay_contracts.catalog import PLANNING_PROGRAM_ENDED
 from relay_contracts.events.common import Actor
 from relay_contracts.events.planning import ProgramEnded
-from relay_platform.jobs import JobMetrics, PeriodicJob, running
+from relay_platform.jobs import ScheduledJob
 from relay_platform.logging import get_logger
 from relay_platform.outbox import add_event
 from relay_platform.service import Runtime
@@ -132,15 +131,15 @@ def weekly_review_job(
     return run
 
 
-@asynccontextmanager
-async def scheduled_jobs(runtime: Runtime) -> AsyncIterator[None]:
-    """The planning service's jobs, run while the service runs (when `jobs_enabled`)."""
+def scheduled_jobs(runtime: Runtime) -> list[ScheduledJob]:
+    """The planning service's jobs (`relay_platform.jobs`)."""
     settings = runtime.settings
     assert isinstance(settings, Settings)
-    job = PeriodicJob(
-        "recalc_weekly",
-        settings.review_interval_seconds,
-        weekly_review_job(runtime.sessionmaker, topic_prefix=settings.kafka_topic_prefix),
-    )
-    async with running([job] if settings.jobs_enabled else [], JobMetrics(runtime.metrics.registry)):
-        yield
+    return [
+        ScheduledJob(
+            "recalc-weekly",
+            "Weekly review of programs",
+            settings.review_cron,
+            weekly_review_job(runtime.sessionmaker, topic_prefix=settings.kafka_topic_prefix),
+        )
+    ]
