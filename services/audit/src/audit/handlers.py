@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from audit import service
-from relay_contracts import DOMAIN_TOPICS, Envelope
-from relay_contracts.catalog import IDENTITY_USER_DELETED
-from relay_platform.consumers import Handler
+from audit import dead_letters, jobs, service
+from relay_contracts import DEAD_LETTERS, DOMAIN_TOPICS, Envelope
+from relay_contracts.catalog import JOB_EVENTS
+from relay_platform.consumers import Delivery, Handler
 from relay_platform.service import Runtime
 
 
-async def on_any_event(envelope: Envelope, session: AsyncSession) -> None:
-    await service.record_event(session, envelope)
+async def on_events(envelopes: Sequence[Envelope], session: AsyncSession) -> None:
+    """Every event of every domain topic, a poll at a time, appended to the trail (an athlete's
+    deletion erases them there, in the same transaction: see `audit.service`)."""
+    await service.record_events(session, envelopes)
 
 
-async def on_user_deleted(envelope: Envelope, session: AsyncSession) -> None:
-    """Records the deletion and erases every other entry about the athlete in the same transaction.
-
-    The entry of this event is the one kept: event type, the user id as entity, when it happened and
-    the digest of its data, the minimal record that proves the erasure happened. It runs in the trail
-    consumer itself, right after the deletion is recorded, so that the trail's order is the erasure's:
-    identity's earlier events about the athlete (same partition, keyed by the user id) are already
-    recorded, and so erased."""
-    await service.record_athlete_deletion(session, envelope)
+async def on_jobs_declared(envelope: Envelope, session: AsyncSession) -> None:
+    await jobs.record_declaration(session, envelope)
 
 
-TRAIL_HANDLERS: dict[str, Handler] = {IDENTITY_USER_DELETED.type: on_user_deleted}
+async def on_job_started(envelope: Envelope, session: AsyncSession) -> None:
+    await jobs.record_start(session, envelope)
+
+
+async def on_job_finished(envelope: Envelope, session: AsyncSession) -> None:
+    await jobs.record_end(session, envelope)
+
+
+JOB_HANDLERS: dict[str, Handler] = {
+    **{events.declared.type: on_jobs_declared for events in JOB_EVENTS.values()},
+    **{events.started.type: on_job_started for events in JOB_EVENTS.values()},
+    **{events.finished.type: on_job_finished for events in JOB_EVENTS.values()},
+}
+
+
+async def on_dead_letters(deliveries: Sequence[Delivery], session: AsyncSession) -> None:
+    """The records of the dead-letter topic as they are: a message is there precisely because it may
+    not be a valid envelope."""
+    await dead_letters.store_dead_letters(session, deliveries)
 
 
 def subscribe(runtime: Runtime) -> None:
-    runtime.consumers.subscribe(
-        "trail", tuple(t.name for t in DOMAIN_TOPICS), TRAIL_HANDLERS, default=on_any_event
-    )
+    topics = tuple(t.name for t in DOMAIN_TOPICS)
+    runtime.consumers.subscribe("trail", topics, {}, batch=on_events)
+    runtime.consumers.subscribe("jobs", topics, JOB_HANDLERS)
+    runtime.consumers.subscribe_records("dead-letters", (DEAD_LETTERS.name,), on_dead_letters)

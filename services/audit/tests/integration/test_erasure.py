@@ -1,9 +1,9 @@
-"""The trail's erasure of an athlete: every entry about them goes, except the one record of the
-deletion itself."""
+"""The trail's erasure of an athlete: every entry about them is emptied, except the one record of the
+deletion itself, and the chain still verifies."""
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,13 +12,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from audit import repository
-from audit.models import AuditEntry
-from audit.service import payload_digest
+from audit.chain import Verification
+from audit.dead_letters import store_dead_letters
+from audit.models import AuditEntry, DeadLetterRecord
+from audit.service import append_entries, entry_fields, payload_digest, verify_chain
 from relay_contracts import Envelope
 from relay_contracts.catalog import IDENTITY_USER_DELETED
 from relay_contracts.events.common import Actor
 from relay_contracts.events.identity import UserDeleted
+from relay_platform.consumers import Delivery
 from relay_platform.outbox import OutboxMessage, add_event
 
 pytestmark = pytest.mark.integration
@@ -65,8 +67,17 @@ def deleted(user_id: str, strava_id: str | None) -> Envelope:
 
 
 async def entries(sessionmaker: async_sessionmaker[AsyncSession]) -> list[AuditEntry]:
+    """The entries that still say something (the emptied ones only keep their place in the chain)."""
     async with sessionmaker() as session:
-        return list((await session.exec(select(AuditEntry).order_by(col(AuditEntry.seq)))).all())
+        statement = (
+            select(AuditEntry).where(col(AuditEntry.redacted_at).is_(None)).order_by(col(AuditEntry.seq))
+        )
+        return list((await session.exec(statement)).all())
+
+
+async def verification(sessionmaker: async_sessionmaker[AsyncSession]) -> Verification:
+    async with sessionmaker() as session:
+        return await verify_chain(session)
 
 
 async def test_an_entry_keeps_the_events_subject(
@@ -101,6 +112,13 @@ async def test_only_the_record_of_the_deletion_remains_of_an_erased_athlete(
     assert record.payload_digest == payload_digest(deletion)
     assert (await mentions(KEPT[0]), await mentions(KEPT[1])) == kept_before
     assert len(await entries(sessionmaker)) == 1 + len(the_life_of(*KEPT)) + 1
+    assert record.erased_entries == len(the_life_of(*ERASED))
+    checked = await verification(sessionmaker)
+    assert checked.intact, checked.summary()
+    assert (checked.entries, checked.redacted) == (
+        2 * len(the_life_of(*ERASED)) + 2,
+        len(the_life_of(*ERASED)),
+    )
 
 
 async def test_an_event_about_the_athlete_arriving_after_the_erasure_is_not_recorded(
@@ -122,25 +140,16 @@ async def test_entries_recorded_before_entries_had_a_subject_are_erased_by_their
     deliver: Deliver, sessionmaker: async_sessionmaker[AsyncSession], mentions: Mentions
 ) -> None:
     async with sessionmaker() as session, session.begin():
-        await repository.append_entry(
-            session,
-            {
-                "event_id": uuid.uuid4(),
-                "event_type": "identity.user.updated",
-                "event_version": 1,
-                "entity_type": "user",
-                "entity_id": ERASED[0],
-                "actor_type": "athlete",
-                "producer": "identity",
-                "payload_digest": "0" * 64,
-                "occurred_at": T0 - timedelta(days=30),
-            },
+        older = event(
+            "identity.user.updated", ERASED[0], user_id=ERASED[0], actor={"type": "athlete", "id": ERASED[0]}
         )
+        await append_entries(session, [{**entry_fields(older), "subject": None}])
 
     await deliver(deleted(ERASED[0], None))
 
     assert [e.event_type for e in await entries(sessionmaker)] == ["identity.user.deleted"]
     assert await mentions(ERASED[0]) == {"audit_entries": 1}
+    assert (await verification(sessionmaker)).intact
 
 
 async def test_the_relayed_events_of_the_audit_service_about_the_athlete_are_forgotten(
@@ -157,3 +166,26 @@ async def test_the_relayed_events_of_the_audit_service_about_the_athlete_are_for
     assert "outbox" not in await mentions(ERASED[0])
     assert await mentions(ERASED[1]) == {}
     assert (await mentions(KEPT[0]))["outbox"] == 1
+
+
+async def test_the_dead_letters_about_the_athlete_are_erased_with_them(
+    deliver: Deliver, sessionmaker: async_sessionmaker[AsyncSession], mentions: Mentions
+) -> None:
+    headers = {
+        "dlq_consumer": "planning.activities",
+        "dlq_reason": "ValueError: bad",
+        "dlq_original_topic": "t",
+    }
+    async with sessionmaker() as session, session.begin():
+        for offset, (subject, told) in enumerate(
+            [(ERASED[0], the_life_of(*ERASED)[1]), (KEPT[0], the_life_of(*KEPT)[1])]
+        ):
+            await store_dead_letters(
+                session, [Delivery(told.to_bytes(), headers, "relay.deadletter", 0, offset, subject.encode())]
+            )
+
+    await deliver(deleted(*ERASED))
+
+    async with sessionmaker() as session:
+        keys = list(await session.exec(select(DeadLetterRecord.key)))
+    assert keys == [KEPT[0].encode()]

@@ -1,6 +1,5 @@
 from datetime import UTC, datetime
 
-from audit.handlers import TRAIL_HANDLERS
 from audit.service import erased_subjects
 from relay_contracts.events.common import Actor
 from relay_contracts.events.identity import UserDeleted
@@ -22,7 +21,3 @@ def test_an_athlete_is_erased_under_their_user_id_and_their_strava_key() -> None
 def test_an_athlete_without_a_strava_id_is_erased_under_their_user_id() -> None:
     assert erased_subjects(deleted(None)) == ["user-1"]
     assert erased_subjects(deleted("")) == ["user-1"]
-
-
-def test_the_trail_erases_in_the_handler_of_the_deletion_and_records_everything_else() -> None:
-    assert set(TRAIL_HANDLERS) == {"identity.user.deleted"}
