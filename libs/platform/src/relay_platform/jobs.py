@@ -27,7 +27,6 @@ from typing import Literal
 
 from croniter import croniter
 from opentelemetry import trace
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -38,7 +37,10 @@ from relay_contracts.catalog import JOB_EVENTS
 from relay_contracts.events.audit import JobRunRequested
 from relay_contracts.events.jobs import DeclaredJob, JobFinished, JobsDeclared, JobStarted, JobTrigger
 from relay_platform.logging import get_logger, redact
+from relay_platform.metrics import JobMetrics
 from relay_platform.outbox import add_event
+
+__all__ = ["JobMetrics", "PeriodicJob", "ScheduledJob", "Scheduler", "next_run", "running"]
 
 log = get_logger(__name__)
 tracer = trace.get_tracer(__name__)
@@ -70,23 +72,6 @@ class PeriodicJob:
     interval_seconds: float
     run: Callable[[], Awaitable[object]]
     """One run; what it returns (a count, usually) is logged."""
-
-
-class JobMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.runs = Counter(
-            "relay_job_runs_total",
-            "Runs of scheduled jobs and loops, by outcome.",
-            ["job", "outcome"],
-            registry=registry,
-        )
-        self.duration = Histogram(
-            "relay_job_duration_seconds",
-            "Time a run of a scheduled job or loop took.",
-            ["job"],
-            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
-            registry=registry,
-        )
 
 
 def next_run(cron: str, after: datetime) -> datetime:

@@ -59,3 +59,21 @@ class PlatformMetrics:
             ["consumer"],
             registry=registry,
         )
+        self.jobs = JobMetrics(registry)
+
+
+class JobMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.runs = Counter(
+            "relay_job_runs_total",
+            "Runs of scheduled jobs and loops, by outcome.",
+            ["job", "outcome"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "relay_job_duration_seconds",
+            "Time a run of a scheduled job or loop took.",
+            ["job"],
+            buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
+            registry=registry,
+        )

@@ -30,7 +30,7 @@ from relay_platform.consumers import Consumers
 from relay_platform.db import asyncpg_dsn, create_engine, create_sessionmaker, database_is_reachable
 from relay_platform.errors import install_error_handlers
 from relay_platform.http import create_http_client
-from relay_platform.jobs import JobMetrics, ScheduledJob, Scheduler
+from relay_platform.jobs import ScheduledJob, Scheduler
 from relay_platform.logging import configure_logging, get_logger
 from relay_platform.messaging import create_broker
 from relay_platform.metrics import PlatformMetrics
@@ -205,7 +205,7 @@ def _scheduler(runtime: Runtime, jobs: Sequence[ScheduledJob]) -> Scheduler:
         sessionmaker=runtime.sessionmaker,
         redis=runtime.redis,
         topic_prefix=runtime.settings.kafka_topic_prefix,
-        metrics=JobMetrics(runtime.metrics.registry),
+        metrics=runtime.metrics.jobs,
         enabled=runtime.settings.jobs_enabled,
     )
     runtime.consumers.subscribe(

@@ -1,5 +1,8 @@
 """Operators' commands of the audit service, run where its settings (`AUDIT_*`) are set:
 
+python -m audit.cli verify
+    Verifies the trail's hash chain (see `audit.chain`): prints how many entries were checked and the
+    head's hash, or the first broken link; exits with 1 when the chain is broken.
 python -m audit.cli dead-letters [--status pending|replayed] [--consumer C] [--limit N]
     The messages Relay's consumers gave up on, the most recent failures first.
 python -m audit.cli replay <id> [--by NAME]
@@ -27,7 +30,7 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from audit import dead_letters
+from audit import dead_letters, service
 from audit.config import Settings
 from audit.models import DeadLetterRecord
 from relay_contracts.events.common import Actor
@@ -104,7 +107,15 @@ async def replay_dead_letter(settings: Settings, args: argparse.Namespace) -> in
     return 0
 
 
+async def verify(settings: Settings, args: argparse.Namespace) -> int:
+    async with _database(settings) as sessionmaker, sessionmaker() as session:
+        verification = await service.verify_chain(session)
+    print(verification.summary())
+    return 0 if verification.intact else 1
+
+
 COMMANDS: dict[str, Command] = {
+    "verify": verify,
     "dead-letters": show_dead_letters,
     "replay": replay_dead_letter,
 }
@@ -120,6 +131,7 @@ def _count(value: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m audit.cli", description="Audit operators' commands.")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("verify", help="verify the trail's hash chain; exit 1 at the first broken link")
     listing = commands.add_parser("dead-letters", help="list dead-lettered messages, newest failures first")
     listing.add_argument("--status", choices=dead_letters.STATUSES)
     listing.add_argument("--consumer", help="only this consumer's, `<service>.<consumer>`")

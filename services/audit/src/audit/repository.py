@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, or_, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -228,7 +228,7 @@ async def last_finished_runs(session: AsyncSession) -> dict[str, JobExecution]:
         select(JobExecution)
         .where(col(JobExecution.finished_at).is_not(None))
         .order_by(col(JobExecution.job_id), col(JobExecution.finished_at).desc())
-        .distinct(col(JobExecution.job_id))
+        .ext(distinct_on(col(JobExecution.job_id)))
     )
     return {execution.job_id: execution for execution in rows}
 

@@ -2,6 +2,7 @@
 link, retention keeping the chain verifiable, and the trail read by operators (filtered, paginated,
 their reads audited) and downloaded by each athlete (their own entries only)."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,10 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from audit.chain import Verification
+from audit.cli import main
 from audit.models import AuditEntry
 from audit.service import prune_expired, record_events, verify_chain
 from relay_contracts import Envelope
@@ -255,3 +257,30 @@ async def test_an_athlete_downloads_their_own_trail_and_nobody_elses(
     ]
     assert "usr_b" not in answer.text and "prog-usr_b" not in answer.text
     assert (await audit_api.client.get("/api/audit-trail")).status_code == 401
+
+
+async def test_the_verify_command_reports_the_first_broken_link_and_fails(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    fresh_database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AUDIT_DATABASE_URL", fresh_database)
+    await record(sessionmaker, day_of("usr_a"))
+
+    assert await asyncio.to_thread(main, ["verify"]) == 0
+    assert capsys.readouterr().out.startswith("intact: 4 entries (0 erased)")
+
+    await tamper(
+        sessionmaker,
+        update(AuditEntry)
+        .where(col(AuditEntry.event_type) == "export.workout.exported")
+        .values(entity_id="w-other"),
+    )
+    async with sessionmaker() as session:
+        seq = (await session.exec(select(func.max(AuditEntry.seq)))).one()
+
+    assert await asyncio.to_thread(main, ["verify"]) == 1
+    assert capsys.readouterr().out.startswith(
+        f"broken at entry {seq} (content_changed) after checking 4 entries"
+    )

@@ -16,7 +16,7 @@ from export.providers.garmin import GarminWorkouts
 from export.sending import Sender, SenderMetrics
 from export.tokens import Connections
 from relay_platform.http import create_http_client
-from relay_platform.jobs import JobMetrics, PeriodicJob, ScheduledJob, running
+from relay_platform.jobs import PeriodicJob, ScheduledJob, running
 from relay_platform.service import Runtime
 
 
@@ -52,7 +52,7 @@ async def open_export(runtime: Runtime) -> AsyncIterator[Export]:
         )
 
         loops = [PeriodicJob("send_exports", settings.send_interval_seconds, sender.send_due)]
-        async with running(loops if settings.jobs_enabled else [], JobMetrics(runtime.metrics.registry)):
+        async with running(loops if settings.jobs_enabled else [], runtime.metrics.jobs):
             yield Export(settings=settings, sender=sender)
 
 

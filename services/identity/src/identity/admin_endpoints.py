@@ -22,7 +22,9 @@ from identity.schemas import (
     SessionsRevoked,
     Success,
 )
+from relay_contracts.catalog import IDENTITY_ADMIN_DATA_ACCESSED
 from relay_contracts.events.common import Actor
+from relay_platform.admin_access import record_admin_access
 from relay_platform.auth import ADMIN_SESSION_COOKIE, ReadOnlyAdmin, SuperAdmin, SupportAdmin
 from relay_platform.db import SessionDep
 from relay_platform.errors import error_response
@@ -84,8 +86,9 @@ async def me(admin: ReadOnlyAdmin, session: SessionDep) -> AdminOut:
     return AdminOut.of(await admins.account(session, admin.sub))
 
 
-@router.get("/users", summary="Athletes, with their active program")
+@router.get("/users", summary="Athletes, with their active program (the read is audited)")
 async def list_users(
+    request: Request,
     admin: ReadOnlyAdmin,
     identity: IdentityDep,
     session: SessionDep,
@@ -96,6 +99,14 @@ async def list_users(
 ) -> AdminUserList:
     total, rows = await admins.list_users(
         session, identity, search=search, status=status, limit=limit, offset=offset
+    )
+    await record_admin_access(
+        session,
+        IDENTITY_ADMIN_DATA_ACCESSED,
+        admin,
+        request,
+        records=len(rows),
+        topic_prefix=identity.settings.kafka_topic_prefix,
     )
     return AdminUserList(
         users=[AdminUserOut.of(user, program) for user, program in rows],
@@ -110,9 +121,20 @@ async def sign_athlete_out(
     return SessionsRevoked(revoked=await admins.sign_athlete_out(session, identity, user_id, admin))
 
 
-@router.get("/admins", summary="Back-office accounts")
-async def list_admins(admin: SuperAdmin, session: SessionDep) -> AdminList:
-    return AdminList(admins=[AdminOut.of(account) for account in await admins.list_admins(session)])
+@router.get("/admins", summary="Back-office accounts (the read is audited)")
+async def list_admins(
+    request: Request, admin: SuperAdmin, identity: IdentityDep, session: SessionDep
+) -> AdminList:
+    accounts = await admins.list_admins(session)
+    await record_admin_access(
+        session,
+        IDENTITY_ADMIN_DATA_ACCESSED,
+        admin,
+        request,
+        records=len(accounts),
+        topic_prefix=identity.settings.kafka_topic_prefix,
+    )
+    return AdminList(admins=[AdminOut.of(account) for account in accounts])
 
 
 @router.post("/admins", status_code=201, summary="Create a back-office account")

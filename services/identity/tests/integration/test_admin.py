@@ -156,3 +156,19 @@ async def test_the_user_list_searches_filters_pages_and_shows_the_active_program
     assert [user["first_name"] for user in inactive["users"]] == ["Tom"]
     assert page["pagination"] == {"total": 3, "limit": 2, "offset": 2} and len(page["users"]) == 1
     assert wildcard["users"] == []
+
+
+async def test_an_operators_read_of_athletes_and_operators_is_audited(identity: IdentityUnderTest) -> None:
+    await first_super_admin(identity)
+    await identity.sign_in(athlete_id=8101)
+    await admin_client(identity, "ops@relay.example")
+
+    await identity.client.get("/api/admin/users", params={"search": "a", "limit": 5})
+    await identity.client.get("/api/admin/admins")
+
+    accesses = [event["data"] for event in await identity.staged_events("identity.admin.data_accessed")]
+    assert [(a["path"], a["query"], a["records"], a["role"]) for a in accesses] == [
+        ("/api/admin/users", {"search": "a", "limit": "5"}, 1, "super_admin"),
+        ("/api/admin/admins", {}, 1, "super_admin"),
+    ]
+    assert all(a["actor"] == {"type": "admin", "id": a["admin_id"]} for a in accesses)
