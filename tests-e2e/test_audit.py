@@ -1,7 +1,7 @@
 """Audit and operations through the gateway, on the whole stack: what an athlete does is in the trail
-operators read (and their reading is in it too), each athlete downloads their own trail, every service's
-jobs are listed and an operator's run goes through Kafka to the owning service and back, and a message
-no consumer could process is listed and replayed."""
+operators read, and so are the handouts of their tokens and the operators' reading itself; each
+athlete downloads their own trail; every service's jobs are listed and an operator's run goes through
+Kafka to the owning service and back; a message no consumer could process is listed and replayed."""
 
 from __future__ import annotations
 
@@ -66,6 +66,14 @@ async def test_the_trail_holds_what_athletes_did_and_who_read_it(
     [registered] = await eventually(registration)
     assert registered["actor_type"] == "athlete" and registered["actor_id"] == user_id
     assert len(registered["trace_id"]) == 32 and len(registered["payload_digest"]) == 64
+
+    async def token_handouts() -> list[dict[str, Any]]:
+        # Signing in backfills the Strava history: ingestion obtains the athlete's token from connections.
+        found = await logs(gateway, event_type="connections.access_token.issued", actor_type="system")
+        return [log for log in found if log["entity_id"] == user_id]
+
+    handouts = await eventually(token_handouts)
+    assert handouts and {log["actor_id"] for log in handouts} == {"ingestion"}
 
     async def read_recorded() -> list[dict[str, Any]]:
         return await logs(gateway, event_type="audit.admin.data_accessed", actor_type="admin")

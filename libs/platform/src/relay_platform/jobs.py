@@ -19,11 +19,11 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from croniter import croniter
 from opentelemetry import trace
@@ -191,15 +191,8 @@ class Scheduler:
     async def scheduled(self) -> AsyncIterator[None]:
         """Runs the active jobs on their schedules while the block runs (when the scheduler is enabled)."""
         jobs = [job for job in self.jobs.values() if job.active] if self.enabled else []
-        tasks = [asyncio.create_task(self._on_schedule(job), name=f"job:{job.worker}") for job in jobs]
-        try:
+        async with _tasks({f"job:{job.worker}": self._on_schedule(job) for job in jobs}):
             yield
-        finally:
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
 
     async def _on_schedule(self, job: ScheduledJob) -> None:
         while True:
@@ -257,7 +250,14 @@ async def running(jobs: Sequence[PeriodicJob], metrics: JobMetrics | None = None
             await run_once(job, metrics)
             await asyncio.sleep(job.interval_seconds)
 
-    tasks = [asyncio.create_task(loop(job), name=f"loop:{job.name}") for job in jobs]
+    async with _tasks({f"loop:{job.name}": loop(job) for job in jobs}):
+        yield
+
+
+@asynccontextmanager
+async def _tasks(work: dict[str, Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+    """Runs the coroutines as named tasks while the block runs; cancels them when it ends."""
+    tasks = [asyncio.create_task(coroutine, name=name) for name, coroutine in work.items()]
     try:
         yield
     finally:

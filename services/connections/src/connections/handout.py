@@ -20,6 +20,7 @@ from connections.refresh import refresh_connection, require_reauth
 from connections.resources import Connections
 from connections.tokens import open_tokens
 from relay_contracts.catalog import CONNECTIONS_ACCESS_TOKEN_ISSUED
+from relay_contracts.events.common import Actor
 from relay_contracts.events.connections import AccessTokenIssued
 from relay_platform.errors import NotFound
 from relay_platform.logging import get_logger
@@ -105,6 +106,7 @@ async def issue_access_token(
             purpose=purpose,
             refreshed=refreshed,
             issued_at=now,
+            actor=Actor(type="system", id=caller),
         ),
         subject=connection.user_id,
     )

@@ -121,3 +121,6 @@ class AccessTokenIssued(BaseModel):
     purpose: str = Field(description="What the caller said it is for, e.g. `fetch_activity`.")
     refreshed: bool = Field(description="Whether the token was refreshed at the provider for this call.")
     issued_at: datetime
+    actor: Actor | None = Field(
+        default=None, description="Who obtained it: Relay (`system`), with the calling service as its id."
+    )
