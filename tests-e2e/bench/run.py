@@ -16,6 +16,7 @@ import ingest
 import plan
 import review
 import stack
+import trail
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -29,6 +30,7 @@ def main() -> None:
         "planning": plan.run,
         "review": review.run,
         "fit": fit.run,
+        "audit": trail.run,
     }
     figures = {name: bench() for name, bench in benchmarks.items() if not only or name in only}
     record = {

@@ -66,6 +66,11 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 500
     outbox_linger_seconds: float = 0.01
     consumer_max_attempts: int = 5
+    consumer_max_poll_records: int = Field(
+        default=100,
+        ge=1,
+        description="Records a consumer takes from one poll and applies in one transaction.",
+    )
     consumer_retry_backoff_seconds: float = 0.2
     shutdown_grace_seconds: float = 15.0
     jobs_enabled: bool = Field(

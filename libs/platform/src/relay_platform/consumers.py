@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import structlog
@@ -96,10 +97,8 @@ async def _undecoded(message: KafkaMessage) -> None:
 
 class Consumers:
     """Registers idempotent subscribers on the service's broker. A subscriber takes what one poll
-    returns (up to `BATCH_SIZE` records) and applies it in one transaction; when that transaction
+    returns (up to `consumer_max_poll_records`) and applies it in one transaction; when that transaction
     fails, the records are applied one by one, each with its own retries and dead letter."""
-
-    BATCH_SIZE = 100
 
     def __init__(
         self,
@@ -177,7 +176,7 @@ class Consumers:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             batch=True,
-            max_records=self.BATCH_SIZE,
+            max_records=self._settings.consumer_max_poll_records,
             decoder=_undecoded,
             title=consumer,
         )(on_poll)
@@ -240,25 +239,33 @@ class Consumers:
     def _handling(self, consumer: str, work: _Work) -> Iterator[None]:
         """The record's handler runs in the trace of the event (what it stages joins that trace) and
         logs with the event's identity."""
-        envelope, delivery = work.envelope, work.delivery
-        parent = propagate.extract(dict(delivery.headers))
+        envelope = work.envelope
         with (
-            self._tracer.start_as_current_span(
-                f"{consumer} process",
-                context=parent,
-                kind=SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": delivery.topic,
-                    "messaging.consumer.group.name": consumer,
-                    "messaging.message.id": str(envelope.id),
-                },
-            ),
+            self._tracer.start_as_current_span(**self._span_of(consumer, work)),
             structlog.contextvars.bound_contextvars(
                 event_id=str(envelope.id), event_type=envelope.type, subject=envelope.subject
             ),
         ):
             yield
+
+    def _received(self, consumer: str, work: _Work) -> None:
+        """A record for the batch handler: its consumer span marks, in the event's trace, that it was
+        received; the poll's records are then applied together."""
+        self._tracer.start_span(**self._span_of(consumer, work)).end()
+
+    def _span_of(self, consumer: str, work: _Work) -> dict[str, Any]:
+        delivery = work.delivery
+        return {
+            "name": f"{consumer} process",
+            "context": propagate.extract(dict(delivery.headers)),
+            "kind": SpanKind.CONSUMER,
+            "attributes": {
+                "messaging.system": "kafka",
+                "messaging.destination.name": delivery.topic,
+                "messaging.consumer.group.name": consumer,
+                "messaging.message.id": str(work.envelope.id),
+            },
+        }
 
     async def _process_with_retries(self, consumer: str, work: _Work) -> str:
         attempt, transient_since = 0, None
@@ -300,20 +307,21 @@ class Consumers:
     ) -> list[str]:
         """Applies the records in one transaction with the record that each was processed; a record
         already processed (or twice in the poll) is a duplicate and changes nothing. The records for
-        the batch handler go to it together, after the others, each in its own consumer span."""
+        the batch handler go to it together, after the others (each with its consumer span)."""
         outcomes = []
         batched: list[Envelope] = []
         records = [
             {"consumer": consumer, "message_id": w.envelope.id, "event_type": w.envelope.type} for w in works
         ]
         async with self._sessionmaker() as session, session.begin():
+            # One statement compiled once whatever the poll's size, its rows bound to it.
             first_times = set(
                 (
                     await session.exec(
                         insert(ProcessedMessage)  # type: ignore[call-overload]
-                        .values(records)
                         .on_conflict_do_nothing()
-                        .returning(ProcessedMessage.message_id)
+                        .returning(ProcessedMessage.message_id),
+                        params=records,
                     )
                 ).scalars()  # type: ignore[attr-defined]
             )
@@ -322,10 +330,11 @@ class Consumers:
                     outcomes.append("duplicate")
                     continue
                 first_times.discard(work.envelope.id)
-                with self._handling(consumer, work):
-                    if work.handler is None:
-                        batched.append(work.envelope)
-                    else:
+                if work.handler is None:
+                    self._received(consumer, work)
+                    batched.append(work.envelope)
+                else:
+                    with self._handling(consumer, work):
                         await work.handler(work.envelope, session)
                 outcomes.append("processed")
             if batched and batch is not None:

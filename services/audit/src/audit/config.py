@@ -10,6 +10,9 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore")
 
     http_port: int = 8106
+    consumer_max_poll_records: int = Field(
+        default=500, ge=1, description="Events the trail appends per transaction (one insert of them all)."
+    )
     retention_days: int = Field(
         default=730, ge=1, description="Entries recorded longer ago than this are pruned from the trail."
     )

@@ -15,8 +15,13 @@ from relay_platform.service import Runtime
 
 async def on_events(envelopes: Sequence[Envelope], session: AsyncSession) -> None:
     """Every event of every domain topic, a poll at a time, appended to the trail (an athlete's
-    deletion erases them there, in the same transaction: see `audit.service`)."""
+    deletion erases them there, in the same transaction: see `audit.service`); the jobs' events also
+    update the jobs operators see. One consumer reads the topics once for both."""
     await service.record_events(session, envelopes)
+    for envelope in envelopes:
+        handler = JOB_HANDLERS.get(envelope.type)
+        if handler is not None:
+            await handler(envelope, session)
 
 
 async def on_jobs_declared(envelope: Envelope, session: AsyncSession) -> None:
@@ -47,5 +52,4 @@ async def on_dead_letters(deliveries: Sequence[Delivery], session: AsyncSession)
 def subscribe(runtime: Runtime) -> None:
     topics = tuple(t.name for t in DOMAIN_TOPICS)
     runtime.consumers.subscribe("trail", topics, {}, batch=on_events)
-    runtime.consumers.subscribe("jobs", topics, JOB_HANDLERS)
     runtime.consumers.subscribe_records("dead-letters", (DEAD_LETTERS.name,), on_dead_letters)

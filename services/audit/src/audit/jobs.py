@@ -1,7 +1,7 @@
 """Use cases of scheduled jobs, as operators see them (seed 001: `/api/admin/jobs`).
 
 Every service that runs jobs declares them when it starts and tells each run's start and end on its
-topic (`relay_platform.jobs`). The "jobs" consumer keeps, per job, its last declaration and its
+topic (`relay_platform.jobs`). The trail consumer also keeps, per job, its last declaration and its
 executions; an operator's request to run a job now is an execution `queued` here, and the command
 `audit.job.run_requested` staged in the same transaction, which the owning service consumes and
 executes once; its start and end then move the execution to `running`, then `success` or `failed`.

@@ -42,8 +42,16 @@ async def lock_chain_head(session: AsyncSession) -> str:
 
 
 async def insert_entries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Appends entries in their order (one statement; their sequence numbers follow that order)."""
-    await session.exec(insert(AuditEntry).values(list(rows)))  # type: ignore[call-overload]
+    """Appends entries in their order, their sequence numbers following that order: COPY, the fastest
+    way in, on the session's own connection and transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    columns = list(rows[0])
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        AuditEntry.__tablename__,
+        columns=columns,
+        records=[tuple(row[name] for name in columns) for row in rows],
+    )
 
 
 async def known_event_ids(session: AsyncSession, event_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
