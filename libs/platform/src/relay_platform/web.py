@@ -1,18 +1,29 @@
 """The request middleware every service runs: request id, log context, one log line and metrics per
-request."""
+request; and what endpoints read of the running service (`TopicPrefix`)."""
 
 from __future__ import annotations
 
 import time
 import uuid
+from typing import Annotated
 
 import structlog
+from fastapi import Depends, Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from relay_platform.logging import get_logger
 from relay_platform.metrics import PlatformMetrics
 
 log = get_logger("relay.http")
+
+
+def _topic_prefix(request: Request) -> str:
+    prefix: str = request.app.state.runtime.settings.kafka_topic_prefix
+    return prefix
+
+
+TopicPrefix = Annotated[str, Depends(_topic_prefix)]
+"""The running service's topic prefix, for the events an endpoint stages."""
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from faststream.kafka import KafkaBroker
 
 from audit import dead_letters
-from audit.endpoints import TopicPrefix
 from audit.schemas import DeadLetterDetail, DeadLetterList, DeadLetterOut, DeadLetterReplay, Pagination
 from relay_contracts.catalog import AUDIT_ADMIN_DATA_ACCESSED
 from relay_contracts.events.common import Actor
 from relay_platform.admin_access import record_admin_access
 from relay_platform.auth import ReadOnlyAdmin, SuperAdmin, SupportAdmin
 from relay_platform.db import SessionDep
+from relay_platform.web import TopicPrefix
 
 router = APIRouter(prefix="/api/admin/dead-letters", tags=["dead letters"])
 

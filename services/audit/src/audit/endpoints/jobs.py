@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from audit import jobs
-from audit.endpoints import TopicPrefix
 from audit.schemas import ExecutionList, ExecutionOut, ExecutionQueued, JobList, JobOut
 from relay_contracts.events.common import Actor
 from relay_platform.auth import ReadOnlyAdmin, SuperAdmin
 from relay_platform.db import SessionDep
+from relay_platform.web import TopicPrefix
 
 router = APIRouter(prefix="/api/admin/jobs", tags=["jobs"])
 

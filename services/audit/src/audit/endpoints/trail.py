@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from audit import repository, service
-from audit.endpoints import TopicPrefix
 from audit.schemas import AthleteTrail, AuditLogList, AuditLogOut, Pagination
 from relay_contracts.catalog import AUDIT_ADMIN_DATA_ACCESSED
 from relay_platform.admin_access import record_admin_access
 from relay_platform.auth import CurrentAthlete, ReadOnlyAdmin
 from relay_platform.db import SessionDep
 from relay_platform.errors import InvalidInput
+from relay_platform.web import TopicPrefix
 
 router = APIRouter(tags=["audit trail"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from planning import onboarding, programs
-from planning.endpoints import Now, TopicPrefix
+from planning.endpoints import Now
 from planning.schemas import (
     AvailabilityRequest,
     CompleteRequest,
@@ -20,6 +20,7 @@ from planning.schemas import (
 )
 from relay_platform.auth import CurrentAthlete
 from relay_platform.db import SessionDep
+from relay_platform.web import TopicPrefix
 
 router = APIRouter(prefix="/api/onboarding", tags=["onboarding"])
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from planning import library, onboarding, programs, replanning, repository, sessions
-from planning.endpoints import Now, TopicPrefix
+from planning.endpoints import Now
 from planning.models import Goal, Program, ProgramWeek, TrainingSession
 from planning.recalculation import Trigger
 from planning.schemas import (
@@ -37,6 +37,7 @@ from relay_contracts.events.common import Actor
 from relay_platform.auth import CurrentAthlete
 from relay_platform.db import SessionDep
 from relay_platform.errors import Conflict, NotFound
+from relay_platform.web import TopicPrefix
 
 router = APIRouter(prefix="/api/program", tags=["program"])
 

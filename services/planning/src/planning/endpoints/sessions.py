@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from planning import onboarding, programs, replanning, repository, sessions
-from planning.endpoints import Now, TopicPrefix
+from planning.endpoints import Now
 from planning.endpoints.programs import week_session
 from planning.models import TrainingSession
 from planning.schemas import CompleteSessionRequest, FeedbackRequest, SkipRequest, Success, WeekSession
@@ -18,6 +18,7 @@ from relay_contracts.workouts import StructuredWorkout
 from relay_platform.auth import CurrentAthlete
 from relay_platform.db import SessionDep
 from relay_platform.errors import NotFound
+from relay_platform.web import TopicPrefix
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
