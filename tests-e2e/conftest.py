@@ -33,14 +33,16 @@ def external_clients() -> None:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     base = int(os.environ.get("RELAY_E2E_PORT_BASE", 8200))
+    # Another base is another stack: its own databases and gateway, beside the default one.
+    suffix = "_e2e" if base == 8200 else f"_e2e{base}"
     default = StackConfig()
     config = StackConfig(
         service_ports={name: base + 1 + i for i, name in enumerate(SERVICES)},
         gateway_port=base + 80,
         fake_strava_port=base + 90,
         fake_providers_port=base + 91,
-        gateway_dir=default.home / "e2e-gateway",
-        database_suffix="_e2e",
+        gateway_dir=default.home / f"e2e-gateway{suffix.removeprefix('_e2e')}",
+        database_suffix=suffix,
         topic_prefix=f"e2e-{uuid.uuid4().hex[:8]}.",
         extra_env={"INGESTION_STRAVA_VERIFY_TOKEN": "e2e-verify-token-7c1d"},
     )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deploy/local/install.sh — install what the local Relay infrastructure needs, idempotently:
 #   * Debian packages: PostgreSQL 15, Redis, nginx (+ njs module), envsubst, ss, curl, wrk (benchmarks),
+#     Prometheus and promtool (the operators' view is tested against it),
 #     and Java 17 / Maven when missing (apt-get update only runs if something is missing);
 #   * uv (Python package manager) from PyPI when not on PATH;
 #   * Apache Kafka broker jars resolved from Maven Central into $RELAY_HOME/kafka/jars
@@ -16,7 +17,7 @@ pkg_installed() {
 }
 
 missing=()
-for pkg in postgresql redis-server libnginx-mod-http-js gettext-base iproute2 curl ca-certificates wrk; do
+for pkg in postgresql redis-server libnginx-mod-http-js gettext-base iproute2 curl ca-certificates wrk prometheus; do
   pkg_installed "$pkg" || missing+=("$pkg")
 done
 nginx_ok=false
