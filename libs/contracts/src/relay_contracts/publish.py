@@ -1,18 +1,25 @@
 """Writes the published contract for other teams: JSON Schemas, an AsyncAPI document and the topic
 manifest, under `libs/contracts/published/<catalog version>/`.
 
-    python -m relay_contracts.publish [OUT_DIR]
+    python -m relay_contracts.publish [--check] [OUT_DIR]
+
+What is published is a promise to the readers of Relay's events: the command refuses to write a render
+that would break it (`relay_contracts.compat`) and never deletes a published file. `--check` writes
+nothing and fails when the published files differ from the code or the code would break them.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from relay_contracts.catalog import EVENTS, EventSpec
+from relay_contracts.compat import breaking_changes
 from relay_contracts.envelope import Envelope
 from relay_contracts.topics import TOPICS
 
@@ -119,9 +126,32 @@ def render() -> dict[str, str]:
     return files
 
 
+def published_files(out: Path) -> dict[str, str]:
+    """The files already published under `out`, by relative path, as text."""
+    if not out.is_dir():
+        return {}
+    return {path.relative_to(out).as_posix(): path.read_text() for path in sorted(out.rglob("*.json"))}
+
+
+class BreakingChangeError(Exception):
+    """The render would break what is already published."""
+
+    def __init__(self, changes: list[str]) -> None:
+        super().__init__(f"{len(changes)} breaking change(s)")
+        self.changes = changes
+
+
 def write(out: Path) -> list[Path]:
+    """Writes the rendered files that differ from those under `out`, unless the render breaks them."""
+    rendered = render()
+    published = published_files(out)
+    changes = breaking_changes(published, rendered)
+    if changes:
+        raise BreakingChangeError(changes)
     written = []
-    for relative, text in render().items():
+    for relative, text in rendered.items():
+        if published.get(relative) == text:
+            continue
         path = out / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -129,7 +159,64 @@ def write(out: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
-    target = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT
-    for path in write(target):
+def check(out: Path) -> int:
+    """Writes nothing; 1 when the files under `out` differ from the render or the render breaks them."""
+    rendered = render()
+    published = published_files(out)
+    changes = breaking_changes(published, rendered)
+    if changes:
+        _report(out, changes)
+        return 1
+    stale = [relative for relative, text in rendered.items() if published.get(relative) != text]
+    if stale:
+        print(f"{out} is out of date with the code; run `make contracts` and commit:", file=sys.stderr)
+        for relative in stale:
+            print(f"  {relative}", file=sys.stderr)
+        return 1
+    print(f"{out} is up to date")
+    return 0
+
+
+def _report(out: Path, changes: list[str]) -> None:
+    print(f"The code would break what {out} promises the readers of its events:", file=sys.stderr)
+    for change in changes:
+        print(f"  {change}", file=sys.stderr)
+    print(
+        "A published version never changes in a way that breaks its readers. Publish the change as a new "
+        "version: keep the published EventSpec in relay_contracts.catalog as it is (it stays published "
+        "until its consumers have moved) and add one beside it with the same type, version + 1 and the "
+        "new data model. A topic's key, cleanup policy or partitions change with a new topic.",
+        file=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m relay_contracts.publish",
+        description="Write the published event contract, refusing changes that break its readers.",
+    )
+    parser.add_argument(
+        "out", nargs="?", type=Path, default=DEFAULT_OUT, help="the catalog version directory"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; fail when the published files differ from the code or the code breaks them",
+    )
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    if args.check:
+        return check(out)
+    try:
+        written = write(out)
+    except BreakingChangeError as error:
+        _report(out, error.changes)
+        print("Nothing was written.", file=sys.stderr)
+        return 1
+    for path in written:
         print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

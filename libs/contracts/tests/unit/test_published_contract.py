@@ -1,7 +1,8 @@
 import json
 
 from relay_contracts import EVENTS, TOPICS
-from relay_contracts.publish import DEFAULT_OUT, render, schema_file
+from relay_contracts.compat import breaking_changes
+from relay_contracts.publish import DEFAULT_OUT, published_files, render, schema_file
 
 
 def test_the_committed_contract_matches_the_code() -> None:
@@ -12,6 +13,12 @@ def test_the_committed_contract_matches_the_code() -> None:
         if not (DEFAULT_OUT / relative).exists() or (DEFAULT_OUT / relative).read_text() != text
     ]
     assert stale == [], f"run `make contracts` and commit: {stale}"
+
+
+def test_the_code_does_not_break_what_is_published() -> None:
+    """Fails when a change would break what a published version promises the readers of its events:
+    publish the changed event as a new version beside the old one instead."""
+    assert breaking_changes(published_files(DEFAULT_OUT), render()) == []
 
 
 def test_the_asyncapi_document_lists_every_topic_and_event() -> None:
