@@ -15,6 +15,7 @@ import pytest
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
 from relay_devstack import SERVICES, Stack, StackConfig
+from relay_testing.otlp import SpanCollector, otlp_receiver
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,9 +31,20 @@ def external_clients() -> None:
     HTTPXClientInstrumentor().uninstrument()
 
 
+def port_base() -> int:
+    return int(os.environ.get("RELAY_E2E_PORT_BASE", 8200))
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    base = int(os.environ.get("RELAY_E2E_PORT_BASE", 8200))
+def exported_spans() -> Iterator[SpanCollector]:
+    """The spans every service of the stack exports over OTLP, as a collector would receive them."""
+    with otlp_receiver(port_base() + 95) as collector:
+        yield collector
+
+
+@pytest.fixture(scope="session")
+def stack(exported_spans: SpanCollector) -> Iterator[Stack]:
+    base = port_base()
     # Another base is another stack: its own databases and gateway, beside the default one.
     suffix = "_e2e" if base == 8200 else f"_e2e{base}"
     default = StackConfig()
@@ -44,7 +56,16 @@ def stack() -> Iterator[Stack]:
         gateway_dir=default.home / f"e2e-gateway{suffix.removeprefix('_e2e')}",
         database_suffix=suffix,
         topic_prefix=f"e2e-{uuid.uuid4().hex[:8]}.",
-        extra_env={"INGESTION_STRAVA_VERIFY_TOKEN": "e2e-verify-token-7c1d"},
+        extra_env={
+            "INGESTION_STRAVA_VERIFY_TOKEN": "e2e-verify-token-7c1d",
+            # Auto-export covers today only: the next workout then follows a completed one (test_traces).
+            "EXPORT_AUTO_EXPORT_DAYS": "1",
+            **{f"{name.upper()}_OTEL_TRACES_EXPORTER": "otlp" for name in SERVICES},
+            **{
+                f"{name.upper()}_OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{base + 95}"
+                for name in SERVICES
+            },
+        },
     )
     stack = Stack(config)
     asyncio.run(stack.create_databases(fresh=True))

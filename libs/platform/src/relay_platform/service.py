@@ -36,7 +36,7 @@ from relay_platform.messaging import create_broker
 from relay_platform.metrics import PlatformMetrics
 from relay_platform.outbox import OutboxRelay
 from relay_platform.ratelimit import RateLimiter, RateLimitMiddleware
-from relay_platform.telemetry import create_tracer_provider
+from relay_platform.telemetry import create_tracer_provider, use_tracer_provider
 from relay_platform.web import RequestContextMiddleware
 
 log = get_logger(__name__)
@@ -90,6 +90,7 @@ def create_service_app(
     tracer_provider = create_tracer_provider(
         service, settings.otel_traces_exporter, settings.otel_exporter_otlp_endpoint
     )
+    use_tracer_provider(tracer_provider)
     HTTPXClientInstrumentor().instrument(tracer_provider=tracer_provider)
 
     @asynccontextmanager

@@ -13,10 +13,11 @@ from relay_contracts.catalog import (
     IDENTITY_PROFILE_UPDATED,
     IDENTITY_USER_DELETED,
     PLANNING_SESSION_CHANGED,
+    PLANNING_SESSION_COMPLETED,
     PLANNING_SESSION_SCHEDULED,
 )
 from relay_contracts.events.identity import ProfileUpdated, UserDeleted
-from relay_contracts.events.planning import SessionChanged, SessionScheduled
+from relay_contracts.events.planning import SessionChanged, SessionCompleted, SessionScheduled
 from relay_contracts.topics import IDENTITY_EVENTS, PLANNING_EVENTS
 from relay_platform.consumers import Handler
 from relay_platform.service import Runtime
@@ -51,9 +52,15 @@ def planning_handlers(auto_export_days: int) -> dict[str, Handler]:
             session, SessionChanged.model_validate(envelope.data), envelope.occurred_at
         )
 
+    async def on_session_completed(envelope: Envelope, session: AsyncSession) -> None:
+        await service.queue_next_day(
+            session, SessionCompleted.model_validate(envelope.data), datetime.now(UTC)
+        )
+
     return {
         PLANNING_SESSION_SCHEDULED.type: on_session_scheduled,
         PLANNING_SESSION_CHANGED.type: on_session_changed,
+        PLANNING_SESSION_COMPLETED.type: on_session_completed,
     }
 
 

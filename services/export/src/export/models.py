@@ -137,3 +137,6 @@ class WorkoutExport(ExportTable, table=True):
     verified_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    traceparent: str | None = Field(
+        default=None, description="The trace of what queued it last: sending it continues that trace."
+    )

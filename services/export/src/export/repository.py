@@ -158,6 +158,29 @@ async def sessions_to_auto_export(
     return [(planned, providers) for planned, providers in (await session.exec(statement)).all()]
 
 
+async def next_day_to_auto_export(
+    session: AsyncSession, user_id: str, after: date
+) -> Sequence[tuple[PlannedSession, list[str]]]:
+    """The athlete's sessions of their first day with sessions after `after`, with their auto-export
+    providers; nothing when they do not export automatically."""
+    first_day = (
+        select(func.min(PlannedSession.scheduled_date))
+        .where(col(PlannedSession.user_id) == user_id, col(PlannedSession.scheduled_date) > after)
+        .scalar_subquery()
+    )
+    statement = (
+        select(PlannedSession, ExportSettings.auto_export)  # type: ignore[call-overload]
+        .join(ExportSettings, col(ExportSettings.user_id) == col(PlannedSession.user_id))
+        .where(
+            col(PlannedSession.user_id) == user_id,
+            col(PlannedSession.scheduled_date) == first_day,
+            func.jsonb_array_length(col(ExportSettings.auto_export)) > 0,
+        )
+        .order_by(col(PlannedSession.session_id))
+    )
+    return [(planned, providers) for planned, providers in (await session.exec(statement)).all()]
+
+
 async def exported_since(
     session: AsyncSession, user_id: str, first: date
 ) -> Sequence[tuple[WorkoutExport, PlannedSession]]:

@@ -45,6 +45,7 @@ from relay_contracts.events.export import (
 from relay_contracts.workouts import StructuredWorkout
 from relay_platform.logging import get_logger
 from relay_platform.outbox import add_events
+from relay_platform.telemetry import continued_span
 
 log = get_logger(__name__)
 
@@ -129,6 +130,16 @@ class Sender:
         return len(claimed)
 
     async def _send(self, export: WorkoutExport) -> None:
+        """One attempt, in the trace of what queued the export."""
+        attributes = {
+            "relay.provider": export.provider,
+            "relay.export_id": export.id,
+            "relay.action": export.action,
+        }
+        with continued_span("export send workout", export.traceparent, attributes):
+            await self._send_traced(export)
+
+    async def _send_traced(self, export: WorkoutExport) -> None:
         started = datetime.now(UTC)
         claimed_at = export.updated_at
         try:

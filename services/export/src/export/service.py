@@ -13,11 +13,12 @@ from export import repository
 from export.models import AthleteProfile, ExportSettings, PlannedSession, WorkoutExport
 from export.targets import device_workout
 from relay_contracts.events.identity import ProfileUpdated, UserDeleted
-from relay_contracts.events.planning import SessionChanged, SessionScheduled
+from relay_contracts.events.planning import SessionChanged, SessionCompleted, SessionScheduled
 from relay_contracts.workouts import StructuredWorkout, WorkoutThresholds
 from relay_platform.errors import Conflict, NotFound
 from relay_platform.logging import get_logger
 from relay_platform.outbox import forget_published
+from relay_platform.telemetry import current_traceparent
 
 log = get_logger(__name__)
 
@@ -117,6 +118,7 @@ def _queue(export: WorkoutExport, action: str, now: datetime) -> None:
     export.failure_reason = None
     export.last_error = None
     export.updated_at = now
+    export.traceparent = current_traceparent()
 
 
 async def workout_for_device(
@@ -174,6 +176,7 @@ def _new_export(planned: PlannedSession, provider: str, now: datetime) -> Workou
         next_attempt_at=now,
         created_at=now,
         updated_at=now,
+        traceparent=current_traceparent(),
     )
 
 
@@ -207,6 +210,25 @@ async def queue_upcoming(
                 queued += 1
     if queued:
         await session.flush()
+    return queued
+
+
+async def queue_next_day(session: AsyncSession, completed: SessionCompleted, now: datetime) -> int:
+    """The next workouts follow a completed one onto the watch: for an athlete who exports automatically,
+    the sessions of the next training day after it (from today on) are queued for each of their providers
+    that does not have them yet, even beyond the auto-export window. Returns how many were queued."""
+    after = max(completed.scheduled_date, now.date() - timedelta(days=1))
+    queued = 0
+    for planned, providers in await repository.next_day_to_auto_export(session, completed.user_id, after):
+        for provider in providers:
+            if await repository.export_of(session, planned.session_id, provider) is None:
+                session.add(_new_export(planned, provider, now))
+                queued += 1
+    if queued:
+        await session.flush()
+        log.info(
+            "next_day_queued", user_id=completed.user_id, after=str(completed.session_id), exports=queued
+        )
     return queued
 
 

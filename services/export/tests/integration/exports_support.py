@@ -12,11 +12,12 @@ from relay_contracts import Envelope
 from relay_contracts.catalog import (
     IDENTITY_PROFILE_UPDATED,
     PLANNING_SESSION_CHANGED,
+    PLANNING_SESSION_COMPLETED,
     PLANNING_SESSION_SCHEDULED,
 )
 from relay_contracts.events.common import Actor
 from relay_contracts.events.identity import ProfileUpdated
-from relay_contracts.events.planning import SessionChanged, SessionScheduled
+from relay_contracts.events.planning import SessionChanged, SessionCompleted, SessionScheduled
 from relay_contracts.workouts import StructuredWorkout, WorkoutThresholds
 from relay_testing.fakes.providers import FakeProviders, md5_hex
 from relay_testing.fakes.providers.state import Consent, Grant
@@ -56,6 +57,19 @@ def scheduled(
     )
     envelope = PLANNING_SESSION_SCHEDULED.envelope(event, subject=user_id)
     return envelope.model_copy(update={"occurred_at": planned_at}) if planned_at else envelope
+
+
+def completed(user_id: str, session_id: str, *, days_ahead: int) -> Envelope:
+    event = SessionCompleted(
+        session_id=session_id,
+        program_id="prog_1",
+        user_id=user_id,
+        scheduled_date=today() + timedelta(days=days_ahead),
+        completed_at=datetime.now(UTC),
+        actual_duration_minutes=60,
+        actor=SYSTEM,
+    )
+    return PLANNING_SESSION_COMPLETED.envelope(event, subject=user_id)
 
 
 def changed(

@@ -17,6 +17,7 @@ from relay_testing.workouts import INTERVAL_RUN, SWEET_SPOT_RIDE
 from .conftest import ExportApi
 from .exports_support import (
     changed,
+    completed,
     link_coros,
     link_garmin,
     profile_updated,
@@ -159,6 +160,46 @@ async def test_opting_in_pushes_the_next_seven_days_and_the_sessions_planned_lat
     assert sorted(d for w in workouts for d in w.scheduled_dates) == [
         today() + timedelta(days=days) for days in (1, 3, 6)
     ]
+
+
+async def test_a_completed_session_brings_the_next_training_day_beyond_the_window(
+    export_api: ExportApi, deliver: Deliver
+) -> None:
+    for session_id, days_ahead in (
+        ("sess_done", 2),
+        ("sess_next_a", 9),
+        ("sess_next_b", 9),
+        ("sess_after", 11),
+    ):
+        await deliver(scheduled("usr_ana", session_id, INTERVAL_RUN, days_ahead=days_ahead))
+    garmin_user = await link_garmin(export_api, "usr_ana")
+    await export_api.client.put(
+        "/api/exports/settings",
+        json={"auto_export": ["garmin"]},
+        headers=export_api.identity.bearer("usr_ana"),
+    )
+    await export_api.send()
+
+    await deliver(completed("usr_ana", "sess_done", days_ahead=2))
+    await deliver(completed("usr_ana", "sess_done", days_ahead=2))  # a second look changes nothing
+    await export_api.send()
+
+    workouts = await export_api.providers.garmin_workouts(garmin_user)
+    assert sorted(d for w in workouts for d in w.scheduled_dates) == [
+        today() + timedelta(days=days) for days in (2, 9, 9)
+    ]
+
+
+async def test_a_completed_session_of_an_athlete_who_did_not_opt_in_pushes_nothing(
+    export_api: ExportApi, deliver: Deliver
+) -> None:
+    for session_id, days_ahead in (("sess_done", 0), ("sess_next", 1)):
+        await deliver(scheduled("usr_ana", session_id, INTERVAL_RUN, days_ahead=days_ahead))
+    await link_garmin(export_api, "usr_ana")
+
+    await deliver(completed("usr_ana", "sess_done", days_ahead=0))
+
+    assert await export_api.send() == 0
 
 
 async def test_an_athlete_who_did_not_opt_in_gets_nothing_pushed(

@@ -102,6 +102,7 @@ async def store_arrivals(session: AsyncSession, batch: Sequence[Arrival], *, top
                 "aspect_type": arrival.notification.aspect_type,
                 "event_time": arrival.notification.event_time,
                 "payload": arrival.notification.payload,
+                "traceparent": arrival.received.traceparent,
             }
             for arrival in kept
         ],

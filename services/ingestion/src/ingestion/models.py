@@ -70,6 +70,9 @@ class ProviderNotification(IngestionTable, table=True):
     )
     processed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     last_error: str | None = None
+    traceparent: str | None = Field(
+        default=None, description="The trace of the webhook request: reading it continues that trace."
+    )
 
 
 class ApiKey(IngestionTable, table=True):

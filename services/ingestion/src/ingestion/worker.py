@@ -40,6 +40,7 @@ from ingestion.providers.base import (
 )
 from ingestion.tokens import AccessTokens, ConnectionsUnavailable, ConnectionUnusable
 from relay_platform.logging import get_logger
+from relay_platform.telemetry import continued_span
 
 log = get_logger(__name__)
 
@@ -52,6 +53,7 @@ MAX_NOTIFICATION_ATTEMPTS = 8
 IGNORED_AT_ONCE = 1000
 PUSH_PROVIDERS = frozenset({"coros", "wahoo", "health_bridge"})
 """Providers whose notifications carry the data: no token is needed to read them."""
+SYNC_OUTCOMES = ("started", "completed", "failed")
 
 
 class WorkerMetrics:
@@ -81,6 +83,24 @@ class WorkerMetrics:
             ["provider", "outcome"],
             registry=registry,
         )
+        self.syncs = Counter(
+            "relay_ingestion_syncs_total",
+            "Syncs started, completed and failed, by provider and trigger (link: the backfill after an "
+            "athlete links the provider; manual, webhook, schedule).",
+            ["provider", "trigger", "outcome"],
+            registry=registry,
+        )
+        self.sync_activities = Counter(
+            "relay_ingestion_sync_activities_total",
+            "Activities read by syncs, by provider and trigger (link: imported by backfills).",
+            ["provider", "trigger"],
+            registry=registry,
+        )
+        # Backfills are known in advance: shown as 0 rather than missing until the first one.
+        for provider in PROVIDER_API_URLS:
+            for outcome in SYNC_OUTCOMES:
+                self.syncs.labels(provider=provider, trigger="link", outcome=outcome)
+            self.sync_activities.labels(provider=provider, trigger="link")
 
 
 @dataclass
@@ -200,6 +220,13 @@ class Worker:
         return len(ignored) + len(batch)
 
     async def _process_notification(self, row: ProviderNotification) -> None:
+        """Reads one notification in the trace of the webhook that brought it."""
+        attributes = {"relay.provider": row.provider, "relay.notification_id": str(row.id)}
+        with continued_span("ingestion read notification", row.traceparent, attributes):
+            outcome = await self._outcome_of(row)
+        self._metrics.notifications.labels(provider=row.provider, outcome=outcome).inc()
+
+    async def _outcome_of(self, row: ProviderNotification) -> str:
         outcome = "processed"
         try:
             outcome = await self._read_notification(row)
@@ -220,7 +247,7 @@ class Worker:
             outcome = "retried"
             log.exception("notification_failed", notification_id=str(row.id), provider=row.provider)
             await self._retry_or_fail(row, f"{type(error).__name__}", limit=MAX_NOTIFICATION_ATTEMPTS)
-        self._metrics.notifications.labels(provider=row.provider, outcome=outcome).inc()
+        return outcome
 
     async def _read_notification(self, row: ProviderNotification) -> str:
         if row.object_type == "athlete":
@@ -263,6 +290,14 @@ class Worker:
                     session, row.provider, deleted, topic_prefix=self._topic_prefix
                 )
             await repository.settle_notification(session, row.id, "processed")
+        log.info(
+            "notification_processed",
+            notification_id=str(row.id),
+            provider=row.provider,
+            object_id=row.object_id,
+            activities=len(fetched.activities) if fetched is not None else 0,
+            deleted=len(deleted),
+        )
         if row.received_at is not None:
             self._metrics.freshness.labels(provider=row.provider).observe(
                 max(0.0, (datetime.now(UTC) - row.received_at).total_seconds())
@@ -311,15 +346,21 @@ class Worker:
 
     # -- Syncs -------------------------------------------------------------------------------------
 
+    def count_sync(self, run: SyncRun, outcome: str) -> None:
+        """Counts a sync started, completed or failed (once its transaction is committed)."""
+        self._metrics.syncs.labels(provider=run.provider, trigger=run.trigger, outcome=outcome).inc()
+
     async def advance_sync(self) -> int:
         """Reads and stores pages of the oldest due sync; returns 1 when a sync was due."""
         async with self._sessionmaker() as session, session.begin():
             run = await repository.claim_due_sync_run(session, SYNC_LEASE)
             if run is None:
                 return 0
+            starting = run.status == "pending"
             await syncs.start(session, run, topic_prefix=self._topic_prefix)
             link = await repository.get_link(session, run.connection_id)
-            if link is None or link.status != "active" or not link.is_active:
+            usable = link is not None and link.status == "active" and link.is_active
+            if not usable:
                 reason = (
                     "reauth_required"
                     if link is not None and link.status == "reauth_required"
@@ -328,7 +369,11 @@ class Worker:
                 await syncs.fail(
                     session, run, reason, "The connection is not active", topic_prefix=self._topic_prefix
                 )
-                return 1
+        if starting:
+            self.count_sync(run, "started")
+        if not usable or link is None:
+            self.count_sync(run, "failed")
+            return 1
         await self.read_pages(run, link, PAGES_PER_CLAIM)
         return 1
 
@@ -417,6 +462,11 @@ class Worker:
                 lease_until=datetime.now(UTC) + SYNC_LEASE if keep_lease else None,
             )
             self._count(run.provider, counts)
+        self._metrics.sync_activities.labels(provider=run.provider, trigger=run.trigger).inc(
+            len(page.activities)
+        )
+        if current.status == "success":
+            self.count_sync(current, "completed")
         return current
 
     async def _sync_setback(
@@ -435,12 +485,16 @@ class Worker:
             retry_at = at or datetime.now(UTC) + syncs.backoff(current.attempts)
             if not await syncs.retry_later(session, current, retry_at, error, counted=counted):
                 await syncs.fail(session, current, reason, error, topic_prefix=self._topic_prefix)
+        if current.status == "failed":
+            self.count_sync(current, "failed")
 
     async def _sync_failed(self, run: SyncRun, reason: str, error: str) -> None:
         async with self._sessionmaker() as session, session.begin():
             current = await session.get(SyncRun, run.id, with_for_update=True)
-            if current is not None and current.status == "running":
-                await syncs.fail(session, current, reason, error, topic_prefix=self._topic_prefix)
+            if current is None or current.status != "running":
+                return
+            await syncs.fail(session, current, reason, error, topic_prefix=self._topic_prefix)
+        self.count_sync(current, "failed")
 
 
 def _carries_data(row: ProviderNotification) -> bool:
