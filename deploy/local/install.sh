@@ -6,6 +6,7 @@
 #   * uv (Python package manager) from PyPI when not on PATH;
 #   * Apache Kafka broker jars resolved from Maven Central into $RELAY_HOME/kafka/jars
 #     (cached: skipped while the sha256 of deploy/local/kafka/pom.xml is unchanged).
+#   * kustomize (pinned), built with Go into $RELAY_HOME/bin (renders deploy/k8s/).
 # Does nothing (and prints nothing) when everything is already present.
 set -euo pipefail
 # shellcheck source=deploy/local/lib.sh
@@ -99,4 +100,24 @@ if [[ ! -d $jars || "$(cat "$stamp" 2>/dev/null || true)" != "$pom_sum" ]]; then
   rm -rf "$jars"
   mv "$tmp_jars" "$jars"
   printf '%s\n' "$pom_sum" >"$stamp"
+fi
+
+# ---------------------------------------------------------------- kustomize
+# Renders deploy/k8s/ (deploy/tests/test_k8s.py); built with Go, pinned to the newest release that
+# builds with Go 1.26 (v5.8.3 needs Go 1.27).
+KUSTOMIZE_VERSION=v5.8.2
+kustomize_bin="$RELAY_HOME/bin/kustomize"
+if [[ "$("$kustomize_bin" version 2>/dev/null || true)" != "$KUSTOMIZE_VERSION" ]]; then
+  go_bin="$(command -v go || true)"
+  [[ -n $go_bin ]] || go_bin=/usr/local/go/bin/go
+  [[ -x $go_bin ]] || die "kustomize $KUSTOMIZE_VERSION is built with Go: install Go (https://go.dev/dl/) and put it on PATH"
+  log "building kustomize $KUSTOMIZE_VERSION with Go (first run takes a minute)"
+  mkdir -p "$RELAY_HOME/bin"
+  go_log="$RELAY_LOG_DIR/kustomize-install.log"
+  if ! GOBIN="$RELAY_HOME/bin" "$go_bin" install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >"$go_log" 2>&1; then
+    tail -n 30 "$go_log" >&2
+    die "go install kustomize failed (full log: $go_log)"
+  fi
+  [[ "$("$kustomize_bin" version 2>/dev/null || true)" == "$KUSTOMIZE_VERSION" ]] ||
+    die "kustomize installed but $kustomize_bin does not report $KUSTOMIZE_VERSION"
 fi
