@@ -72,6 +72,11 @@ class ServiceSettings(BaseSettings):
         description="Records a consumer takes from one poll and applies in one transaction.",
     )
     consumer_retry_backoff_seconds: float = 0.2
+    consumer_lag_interval_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the lag of the service's consumer groups is measured for its metrics.",
+    )
     shutdown_grace_seconds: float = 15.0
     jobs_enabled: bool = Field(
         default=True,

@@ -116,6 +116,8 @@ class Consumers:
         self._sessionmaker = sessionmaker
         self._metrics = metrics
         self._tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
+        self.groups: dict[str, tuple[str, ...]] = {}
+        """The consumer groups subscribed so far, each with the topics it reads (prefixed names)."""
 
     def subscribe(
         self,
@@ -130,6 +132,7 @@ class Consumers:
         types to their handler, `default` handles any other type (otherwise such events are skipped).
         With `batch`, every event of a poll that no handler of `handlers` takes goes to it at once."""
         consumer = f"{self._service}.{name}"
+        self._metrics.dead_letters.labels(consumer=consumer)  # 0 until the first: its increase shows
         fallback: Handler | None = default
         if batch is not None:
             fallback = _one_of_batch(batch)
@@ -170,8 +173,9 @@ class Consumers:
             )
 
         on_poll.__name__ = f"on_{name.replace('-', '_')}"
+        self.groups[group_id] = tuple(self._settings.topic(t) for t in topics)
         self._broker.subscriber(
-            *(self._settings.topic(t) for t in topics),
+            *self.groups[group_id],
             group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,

@@ -105,6 +105,9 @@ class Scheduler:
         self._redis = redis
         self._topic_prefix = topic_prefix
         self._metrics = metrics
+        for job in jobs:  # 0 until the first run: the first failure shows as an increase
+            for outcome in ("succeeded", "failed"):
+                metrics.runs.labels(job_id=self.job_id(job), outcome=outcome)
 
     def job_id(self, job: ScheduledJob) -> str:
         return f"{self.service}.{job.worker}"
@@ -166,8 +169,8 @@ class Scheduler:
                 error=error,
             )
             await self._stage(self._events.finished.envelope(finished, subject=job_id))
-        self._metrics.runs.labels(job=job_id, outcome="succeeded" if not error else "failed").inc()
-        self._metrics.duration.labels(job=job_id).observe(elapsed)
+        self._metrics.runs.labels(job_id=job_id, outcome="succeeded" if not error else "failed").inc()
+        self._metrics.duration.labels(job_id=job_id).observe(elapsed)
         log.info(
             "job_ran",
             job=job_id,
@@ -232,13 +235,13 @@ async def run_once(job: PeriodicJob, metrics: JobMetrics | None = None) -> None:
     except Exception:
         log.exception("job_failed", job=job.name)
         if metrics:
-            metrics.runs.labels(job=job.name, outcome="failed").inc()
+            metrics.runs.labels(job_id=job.name, outcome="failed").inc()
         return
     elapsed = time.monotonic() - started
     log.debug("loop_ran", job=job.name, result=result, duration_ms=round(elapsed * 1000, 1))
     if metrics:
-        metrics.runs.labels(job=job.name, outcome="succeeded").inc()
-        metrics.duration.labels(job=job.name).observe(elapsed)
+        metrics.runs.labels(job_id=job.name, outcome="succeeded").inc()
+        metrics.duration.labels(job_id=job.name).observe(elapsed)
 
 
 @asynccontextmanager
@@ -249,6 +252,11 @@ async def running(jobs: Sequence[PeriodicJob], metrics: JobMetrics | None = None
         while True:
             await run_once(job, metrics)
             await asyncio.sleep(job.interval_seconds)
+
+    if metrics is not None:
+        for job in jobs:
+            for outcome in ("succeeded", "failed"):
+                metrics.runs.labels(job_id=job.name, outcome=outcome)
 
     async with _tasks({f"loop:{job.name}": loop(job) for job in jobs}):
         yield

@@ -59,21 +59,30 @@ class PlatformMetrics:
             ["consumer"],
             registry=registry,
         )
+        self.consumer_lag = Gauge(
+            "relay_kafka_consumer_lag",
+            "Records of a topic not yet committed by a consumer group of this service (sum over the "
+            "topic's partitions of end offset minus committed offset).",
+            ["group", "topic"],
+            registry=registry,
+        )
         self.jobs = JobMetrics(registry)
 
 
 class JobMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        # `job_id`, not `job`: Prometheus's own target label `job` would rename it `exported_job`.
         self.runs = Counter(
             "relay_job_runs_total",
-            "Runs of scheduled jobs and loops, by outcome.",
-            ["job", "outcome"],
+            "Runs of scheduled jobs (job_id <service>.<worker>) and loops (job_id: the loop's name), by "
+            "outcome.",
+            ["job_id", "outcome"],
             registry=registry,
         )
         self.duration = Histogram(
             "relay_job_duration_seconds",
             "Time a run of a scheduled job or loop took.",
-            ["job"],
+            ["job_id"],
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300),
             registry=registry,
         )

@@ -35,6 +35,7 @@ AUTH_PATHS = frozenset(
     {"/api/auth/strava", "/api/auth/strava/callback", "/api/auth/refresh", "/api/admin/auth/login"}
 )
 WEBHOOK_PREFIXES = ("/api/webhook/", "/api/webhooks/")
+LIMIT_CLASSES = ("auth", "webhook", "admin", "api")
 
 # INCR and set the expiry of a new window in one step, so a window never outlives its minute.
 _HIT = """
@@ -112,6 +113,8 @@ class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, metrics: PlatformMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        for limit in LIMIT_CLASSES:  # 0 rather than missing until the first refusal
+            metrics.rate_limited.labels(limit=limit)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = limit_class(scope["path"]) if scope["type"] == "http" else None

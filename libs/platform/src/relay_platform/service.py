@@ -31,6 +31,7 @@ from relay_platform.db import asyncpg_dsn, create_engine, create_sessionmaker, d
 from relay_platform.errors import install_error_handlers
 from relay_platform.http import create_http_client
 from relay_platform.jobs import ScheduledJob, Scheduler
+from relay_platform.lag import ConsumerLag
 from relay_platform.logging import configure_logging, get_logger
 from relay_platform.messaging import create_broker
 from relay_platform.metrics import PlatformMetrics
@@ -107,6 +108,7 @@ def create_service_app(
                 runtime.scheduler = _scheduler(runtime, jobs(runtime))
             await runtime.broker.start()
             runtime.outbox.start()
+            await stack.enter_async_context(_consumer_lag(runtime).running())
             if runtime.scheduler is not None:
                 await runtime.scheduler.declare()
                 await stack.enter_async_context(runtime.scheduler.scheduled())
@@ -213,6 +215,16 @@ def _scheduler(runtime: Runtime, jobs: Sequence[ScheduledJob]) -> Scheduler:
         "job-runs", (AUDIT_EVENTS.name,), {AUDIT_JOB_RUN_REQUESTED.type: scheduler.on_run_requested}
     )
     return scheduler
+
+
+def _consumer_lag(runtime: Runtime) -> ConsumerLag:
+    return ConsumerLag(
+        bootstrap_servers=runtime.settings.kafka_bootstrap_servers,
+        groups=runtime.consumers.groups,
+        gauge=runtime.metrics.consumer_lag,
+        interval_seconds=runtime.settings.consumer_lag_interval_seconds,
+        client_id=f"relay-{runtime.service}-lag",
+    )
 
 
 async def _stop(runtime: Runtime) -> None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, String, UniqueConstraint, Uuid, func
+from sqlalchemy import Column, DateTime, ForeignKey, Index, String, UniqueConstraint, Uuid, func, text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
@@ -61,6 +61,12 @@ class ProviderConnection(ConnectionsTable, table=True):
         UniqueConstraint("user_id", "provider", name="uq_provider_connections_user_provider"),
         Index("ix_provider_connections_provider_user", "provider", "provider_user_id"),
         Index("ix_provider_connections_access_expires_at", "access_expires_at"),
+        # Only the links waiting for their athlete: counting them per provider reads this index alone.
+        Index(
+            "ix_provider_connections_reauth_required",
+            "provider",
+            postgresql_where=text("status = 'reauth_required'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -39,9 +39,11 @@ async def refresh_connection(
     try:
         fresh = await client.refresh(tokens)
     except RefreshRefused:
+        connections.metrics.refreshed(connection.provider, "refused")
         await require_reauth(session, connections, connection, "refresh_refused")
         return None
     except ProviderUnavailable as exc:
+        connections.metrics.refreshed(connection.provider, "failed")
         connection.refresh_failures += 1
         session.add(connection)
         log.warning(
@@ -52,6 +54,7 @@ async def refresh_connection(
             failures=connection.refresh_failures,
         )
         raise
+    connections.metrics.refreshed(connection.provider, "succeeded")
     seal_tokens(connections.keyring, connection, fresh)
     now = datetime.now(UTC)
     connection.last_refreshed_at = now
@@ -89,6 +92,7 @@ async def require_reauth(
         ),
         subject=connection.user_id,
     )
+    connections.metrics.reauth(connection.provider, reason)
     log.warning("reauth_required", user_id=connection.user_id, provider=connection.provider, reason=reason)
 
 

@@ -165,6 +165,16 @@ async def connections_to_refresh(session: AsyncSession, before: datetime, limit:
     return list((await session.exec(statement)).all())
 
 
+async def reauth_required_per_provider(session: AsyncSession) -> dict[str, int]:
+    """How many links wait for their athlete to link again, per provider (from a partial index)."""
+    statement = (
+        select(ProviderConnection.provider, func.count())
+        .where(ProviderConnection.status == "reauth_required")
+        .group_by(col(ProviderConnection.provider))
+    )
+    return {provider: count for provider, count in (await session.exec(statement)).all()}
+
+
 async def active_connections(session: AsyncSession, *, lock: bool = False) -> list[ProviderConnection]:
     """Active connections; with `lock`, those no other replica holds, locked."""
     statement = select(ProviderConnection).where(ProviderConnection.status == "active")

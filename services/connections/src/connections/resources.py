@@ -1,6 +1,6 @@
 """What the connections service holds while it runs, opened in its lifespan (no work at import time):
-the keyring, the providers' clients, identity's internal API, the internal callers' tokens and the
-scheduled jobs."""
+the keyring, the providers' clients, identity's internal API, the internal callers' tokens, the
+scheduled jobs and the count of links waiting for their athlete (a metric)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from pydantic import SecretStr
 
 from connections.config import Settings
 from connections.identity_client import IdentityClient, StravaGrants
+from connections.metrics import REAUTH_COUNT_INTERVAL_SECONDS, ConnectionsMetrics
 from connections.providers import Providers, build_providers
 from connections.providers.oura_webhooks import OuraSubscriptions
 from relay_platform.crypto import Keyring
 from relay_platform.http import create_http_client
+from relay_platform.jobs import PeriodicJob, running
 from relay_platform.service import Runtime
 
 
@@ -55,6 +57,7 @@ class Connections:
     strava_grants: StravaGrants
     providers: Providers
     callers: InternalCallers
+    metrics: ConnectionsMetrics
     oura_subscriptions: OuraSubscriptions | None = None
 
 
@@ -72,19 +75,32 @@ async def open_connections(runtime: Runtime) -> AsyncIterator[Connections]:
         # No retries: authorization codes and rotating refresh tokens work once.
         create_http_client(timeout=settings.provider_timeout_seconds, retries=0) as providers_http,
     ):
+        metrics = ConnectionsMetrics(runtime.metrics.registry)
         connections = Connections(
             settings=settings,
             keyring=keyring,
             strava_grants=IdentityClient(identity, settings.identity_internal_token),
             providers=build_providers(settings, providers_http),
             callers=callers,
+            metrics=metrics,
             oura_subscriptions=(
                 OuraSubscriptions(providers_http, settings.provider_app("oura"))
                 if settings.oura.configured
                 else None
             ),
         )
-        yield connections
+
+        async def count_links_awaiting_reauth() -> int:
+            return await metrics.count_links_awaiting_reauth(runtime.sessionmaker)
+
+        # Every replica counts (a metric, not work): read them with `max by (provider)`.
+        loops = [
+            PeriodicJob(
+                "count_links_awaiting_reauth", REAUTH_COUNT_INTERVAL_SECONDS, count_links_awaiting_reauth
+            )
+        ]
+        async with running(loops, runtime.metrics.jobs):
+            yield connections
 
 
 def connections_of(runtime: Runtime) -> Connections:

@@ -56,6 +56,11 @@ class ConnectionsUnderTest:
         """Headers of a request by this athlete."""
         return self.identity.bearer(user_id)
 
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample of what the service exports on /metrics (0 for a series it does not have)."""
+        value = self.app.state.runtime.metrics.registry.get_sample_value(name, labels)
+        return float(value or 0.0)
+
     def internal(self, caller: str = "ingestion") -> dict[str, str]:
         token = {"ingestion": INGESTION_TOKEN, "export": EXPORT_TOKEN}[caller]
         return {"Authorization": f"Bearer {token}"}

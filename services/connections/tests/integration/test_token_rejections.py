@@ -72,6 +72,8 @@ async def test_a_rejected_token_asks_the_athlete_to_link_again_and_is_published_
         f"/api/providers/connections/{connection['id']}", headers=connections_service.athlete(ATHLETE)
     )
     assert seen.json()["status"] == "reauth_required" and seen.json()["needs_reauth"] is True
+    reauth = "relay_connections_reauth_required_total"
+    assert connections_service.metric(reauth, provider="garmin", reason="unauthorized") == 1
 
 
 async def test_a_second_report_of_the_same_refusal_changes_nothing_and_publishes_nothing(
@@ -93,6 +95,11 @@ async def test_a_second_report_of_the_same_refusal_changes_nothing_and_publishes
         marked.updated_at,
     )
     assert len(await connections_service.staged_events(REAUTH_REQUIRED)) == 1
+    counted = [
+        connections_service.metric("relay_connections_reauth_required_total", provider="garmin", reason=r)
+        for r in ("unauthorized", "token_invalid")
+    ]
+    assert counted == [1, 0]
 
 
 async def test_a_training_hub_token_reported_expired_is_no_longer_handed_out(

@@ -169,6 +169,8 @@ async def test_a_token_about_to_expire_is_refreshed_first_and_the_rotated_refres
     assert handed.status_code == 200, handed.text
     body = handed.json()
     assert body["refreshed"] is True
+    refreshes = "relay_connections_token_refreshes_total"
+    assert connections_service.metric(refreshes, provider=provider, outcome="succeeded") == 1
     assert datetime.fromisoformat(body["expires_at"]) > datetime.now(UTC) + timedelta(minutes=30)
     assert await provider_honours(connections_service, provider, body["access_token"])
     after = await stored_tokens(connections_service, ATHLETE, provider)
@@ -260,6 +262,22 @@ async def test_a_refresh_the_provider_refuses_asks_the_athlete_to_link_again(
     assert again.status_code == 409 and again.json()["error"]["code"] == "reauth_required"
     assert len(await connections_service.providers.received(provider)) == calls  # type: ignore[arg-type]
     assert len(await connections_service.staged_events("connections.connection.reauth_required")) == 1
+    refused = connections_service.metric(
+        "relay_connections_token_refreshes_total", provider=provider, outcome="refused"
+    )
+    reauth = connections_service.metric(
+        "relay_connections_reauth_required_total", provider=provider, reason="refresh_refused"
+    )
+    assert (refused, reauth) == (1, 1)
+    assert (
+        await connections_service.resources.metrics.count_links_awaiting_reauth(
+            connections_service.sessionmaker
+        )
+        == 1
+    )
+    awaiting = connections_service.metric("relay_connections_links_reauth_required", provider=provider)
+    others = connections_service.metric("relay_connections_links_reauth_required", provider="polar")
+    assert (awaiting, others) == (1, 0)
 
 
 async def test_a_provider_without_refresh_tokens_asks_for_a_new_link_once_its_token_expired(
@@ -290,6 +308,8 @@ async def test_a_provider_failing_while_the_token_still_lives_hands_out_the_toke
     assert handed.json()["refreshed"] is False
     row = await stored(connections_service, ATHLETE, "garmin")
     assert (row.status, row.refresh_failures) == ("active", 1)
+    refreshes = "relay_connections_token_refreshes_total"
+    assert connections_service.metric(refreshes, provider="garmin", outcome="failed") == 1
     assert (await stored_tokens(connections_service, ATHLETE, "garmin")).refresh_token == before.refresh_token
 
 

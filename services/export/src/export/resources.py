@@ -19,6 +19,11 @@ from relay_platform.http import create_http_client
 from relay_platform.jobs import PeriodicJob, ScheduledJob, running
 from relay_platform.service import Runtime
 
+PUSH_OUTCOMES = ("exported", "removed", "refused", "retried", "failed", "crashed")
+"""How a push ends (`relay_export_pushes_total`): the workout is at the provider (`exported`) or gone from
+it (`removed`); the provider or the link refused it for good (`refused`); it is tried again later
+(`retried`) or was given up after its attempts (`failed`); the attempt broke unexpectedly (`crashed`)."""
+
 
 @dataclass(frozen=True)
 class Export:
@@ -43,12 +48,18 @@ async def open_export(runtime: Runtime) -> AsyncIterator[Export]:
             "garmin": GarminWorkouts(providers_http, settings.garmin_workout_api_url),
             "coros_training_hub": CorosTrainingHub(providers_http, settings.coros_hub_api_url),
         }
+        metrics = SenderMetrics(runtime.metrics.registry)
+        # Known in advance: shown as 0 rather than missing until the first push.
+        for provider in pushers:
+            for outcome in PUSH_OUTCOMES:
+                metrics.pushes.labels(provider=provider, outcome=outcome)
+            metrics.duration.labels(provider=provider)
         sender = Sender(
             sessionmaker=runtime.sessionmaker,
             settings=settings,
             connections=Connections(connections),
             pushers=pushers,
-            metrics=SenderMetrics(runtime.metrics.registry),
+            metrics=metrics,
         )
 
         loops = [PeriodicJob("send_exports", settings.send_interval_seconds, sender.send_due)]

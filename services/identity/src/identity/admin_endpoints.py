@@ -43,9 +43,14 @@ async def login(
     CSRF token (also in the readable `admin_csrf` cookie) to send back in `X-CSRF-Token`. After
     repeated failures the account is locked for a while."""
     source_ip = request.client.host if request.client else None
-    outcome = await admins.login(
-        session, identity, email=body.email, password=body.password, source_ip=source_ip
-    )
+    try:
+        outcome = await admins.login(
+            session, identity, email=body.email, password=body.password, source_ip=source_ip
+        )
+    except Exception as failure:
+        identity.logins.refused("admin_password", failure)
+        raise
+    identity.logins.record("admin_password", _login_outcome(outcome))
     if isinstance(outcome, admins.AdminLoginRefused):
         # Returned, not raised: the failure count and its event must be committed.
         if outcome.reason == "locked" and outcome.locked_until is not None:
@@ -70,6 +75,13 @@ async def login(
         CSRF_COOKIE, outcome.csrf_token, max_age=max_age, path=COOKIE_PATH, secure=secure, samesite="strict"
     )
     return response
+
+
+def _login_outcome(outcome: admins.AdminSignedIn | admins.AdminLoginRefused) -> str:
+    if isinstance(outcome, admins.AdminSignedIn):
+        return "succeeded"
+    # Whether the email or the password was wrong is not told apart, here as in the answer.
+    return "wrong_credentials" if outcome.reason in ("unknown_email", "wrong_password") else outcome.reason
 
 
 @router.post("/auth/logout", summary="Sign the operator out")

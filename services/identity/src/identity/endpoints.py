@@ -76,15 +76,20 @@ async def complete_strava_login(
     """Trades Strava's code for the athlete's account and Relay's tokens. 400 `invalid_state` or
     `invalid_code_verifier` when the sign-in is not the app's own, 400 `invalid_code` when Strava refuses
     the code, 502 `strava_error` when Strava fails."""
-    if error is not None:
-        raise InvalidInput(
-            "The athlete did not authorize Relay", code="access_denied", details={"error": error}
+    try:
+        if error is not None:
+            raise InvalidInput(
+                "The athlete did not authorize Relay", code="access_denied", details={"error": error}
+            )
+        if not code:
+            raise InvalidInput("code is required", details={"field": "code", "reason": "missing"})
+        signed_in = await service.complete_strava_login(
+            session, identity, code=code, state=state, code_verifier=code_verifier, granted_scope=scope
         )
-    if not code:
-        raise InvalidInput("code is required", details={"field": "code", "reason": "missing"})
-    signed_in = await service.complete_strava_login(
-        session, identity, code=code, state=state, code_verifier=code_verifier, granted_scope=scope
-    )
+    except Exception as refusal:
+        identity.logins.refused("strava", refusal)
+        raise
+    identity.logins.record("strava", "succeeded")
     return SignInResponse(
         user=UserOut.of(signed_in.user),
         token=signed_in.access_token,
@@ -104,14 +109,20 @@ async def refresh(
     second use revokes the whole session (someone else has a copy) and answers 401."""
     token = (body.refresh_token if body else None) or bearer_token(request)
     if not token or not token.startswith(service.REFRESH_TOKEN_PREFIX):
+        identity.logins.record("refresh", "invalid")
         raise Unauthorized("Missing refresh token", details={"field": "refresh_token"})
     try:
         refreshed = await service.refresh(session, identity, token)
     except service.RefreshTokenReused:
+        identity.logins.record("refresh", "reused")
         # Returned, not raised: the revocation of the session must be committed.
         return error_response(
             401, "unauthorized", "Refresh token reused: the session is revoked", {"reason": "reused"}
         )
+    except Exception as refusal:
+        identity.logins.refused("refresh", refusal)
+        raise
+    identity.logins.record("refresh", "succeeded")
     return RefreshResponse(
         token=refreshed.access_token, refresh_token=refreshed.refresh_token, expires_at=refreshed.expires_at
     )

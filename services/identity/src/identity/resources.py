@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from identity.config import Settings
+from identity.metrics import LoginMetrics
 from identity.signing import SigningKeys
 from identity.strava import StravaOAuth
 from relay_platform.auth import SessionRevocations
@@ -24,6 +25,7 @@ class Identity:
     signing: SigningKeys
     strava: StravaOAuth
     revocations: SessionRevocations
+    logins: LoginMetrics
 
 
 @asynccontextmanager
@@ -48,6 +50,7 @@ async def open_identity(runtime: Runtime) -> AsyncIterator[Identity]:
                 scopes=settings.strava_scopes,
             ),
             revocations=runtime.revocations,
+            logins=LoginMetrics(runtime.metrics.registry),
         )
 
 

@@ -57,6 +57,13 @@ class IdentityUnderTest:
         body: dict[str, Any] = callback.json()
         return body
 
+    def logins(self, method: str, outcome: str) -> float:
+        """`relay_identity_logins_total` of the method and outcome, as the service exports it."""
+        registry = self.app.state.runtime.metrics.registry
+        labels = {"method": method, "outcome": outcome}
+        value = registry.get_sample_value("relay_identity_logins_total", labels)
+        return float(value or 0.0)
+
     async def rows(self, query: str, *args: object) -> list[asyncpg.Record]:
         connection = await asyncpg.connect(
             self.database_url.replace("postgresql+asyncpg://", "postgresql://")

@@ -101,6 +101,8 @@ async def test_repeated_failures_lock_the_account_and_are_published(identity: Id
         event["data"]["reason"] for event in await identity.staged_events("identity.admin.login_failed")
     ]
     assert reasons == ["wrong_password"] * 4 + ["locked", "locked", "unknown_email"]
+    counted = [identity.logins("admin_password", o) for o in ("wrong_credentials", "locked", "succeeded")]
+    assert counted == [5, 2, 0]
 
 
 async def test_logging_out_ends_the_admin_session(identity: IdentityUnderTest) -> None:

@@ -22,6 +22,7 @@ async def test_a_new_athlete_signs_in_with_strava_and_gets_the_seed_answer(
     assert body["refresh_token"].startswith("rt_") and body["expires_at"] > time.time()
     registered = await identity.staged_events("identity.user.registered")
     assert [event["data"]["user_id"] for event in registered] == [user["id"]]
+    assert identity.logins("strava", "succeeded") == 1
 
 
 async def test_signing_in_again_finds_the_same_athlete(identity: IdentityUnderTest) -> None:
@@ -109,6 +110,7 @@ async def test_a_wrong_unknown_or_reused_state_is_refused_with_400(identity: Ide
     ).status_code == 200
     reused = await identity.client.get("/api/auth/strava/callback", params={"code": code, "state": state})
     assert reused.status_code == 400 and reused.json()["error"]["code"] == "invalid_state"
+    assert (identity.logins("strava", "invalid"), identity.logins("strava", "succeeded")) == (2, 1)
 
 
 def _s256(verifier: str) -> str:
@@ -167,6 +169,7 @@ async def test_strava_down_or_refusing_is_a_502_strava_error_and_creates_nothing
         assert response.status_code == 502, mode
         assert response.json()["error"]["code"] == "strava_error"
     assert await identity.rows("SELECT id FROM users") == []
+    assert identity.logins("strava", "failed") == 4
     assert await identity.rows("SELECT id FROM outbox") == []
 
 

@@ -44,6 +44,8 @@ async def test_a_reused_refresh_token_revokes_the_whole_session(identity: Identi
     assert (await identity.client.get("/api/auth/me", headers=bearer(signed_in["token"]))).status_code == 401
     revoked = await identity.staged_events("identity.session.revoked")
     assert [event["data"]["reason"] for event in revoked] == ["refresh_token_reused"]
+    outcomes = [identity.logins("refresh", outcome) for outcome in ("succeeded", "reused", "invalid")]
+    assert outcomes == [1, 1, 1]
 
 
 async def test_another_device_of_the_athlete_keeps_its_session(identity: IdentityUnderTest) -> None:

@@ -15,11 +15,13 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import get_args
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from redis.asyncio import Redis
 
+from ingestion.config import PROVIDER_API_URLS
 from ingestion.providers.base import Priority, RateLimited, RequestKind
 from relay_platform.http import retry_after_seconds
 
@@ -96,6 +98,11 @@ class BudgetMetrics:
             ["provider", "window"],
             registry=registry,
         )
+        # Known in advance: shown as 0 rather than missing until the first request or refusal.
+        for provider in PROVIDER_API_URLS:
+            for priority in get_args(Priority):
+                self.requests.labels(provider=provider, priority=priority)
+                self.refused.labels(provider=provider, priority=priority)
 
 
 class RedisBudget:

@@ -17,6 +17,7 @@ from ingestion.config import PROVIDER_API_URLS, Settings
 from ingestion.intake import WebhookIntake
 from ingestion.providers.registry import PROVIDER_APIS
 from ingestion.tokens import AccessTokens
+from ingestion.webhooks import WebhookMetrics
 from ingestion.worker import Readers, Worker, WorkerMetrics
 from relay_platform.db import asyncpg_dsn
 from relay_platform.http import create_http_client
@@ -30,6 +31,7 @@ class Ingestion:
     intake: WebhookIntake
     readers: Readers
     worker: Worker
+    webhook_metrics: WebhookMetrics
 
 
 def polled_providers(settings: Settings) -> list[str]:
@@ -82,7 +84,13 @@ async def open_ingestion(runtime: Runtime) -> AsyncIterator[Ingestion]:
             worker.start()
         try:
             intake = WebhookIntake(runtime.sessionmaker, topic_prefix=settings.kafka_topic_prefix)
-            yield Ingestion(settings=settings, intake=intake, readers=readers, worker=worker)
+            yield Ingestion(
+                settings=settings,
+                intake=intake,
+                readers=readers,
+                worker=worker,
+                webhook_metrics=WebhookMetrics(runtime.metrics.registry),
+            )
         finally:
             await worker.stop()
 

@@ -23,8 +23,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, BeforeValidator, StringConstraints, ValidationError
 
+from ingestion.config import PROVIDER_API_URLS
 from ingestion.providers.base import Notification
 from ingestion.schemas import StravaWebhookEvent
 from relay_platform.errors import InvalidInput, NotFound, Unauthorized
@@ -56,6 +58,49 @@ class FitbitSignatureMismatch(NotFound):
     """Fitbit's documentation asks for a 404 to a notification whose signature does not match."""
 
     code = "invalid_signature"
+
+
+# -- What came in ----------------------------------------------------------------------------------
+
+WEBHOOK_PROVIDERS = (*PROVIDER_API_URLS, "health_bridge")
+"""Whose deliveries are counted: the providers' webhooks and the bridge apps' uploads."""
+WEBHOOK_OUTCOMES = ("accepted", "rejected_signature", "invalid", "not_configured", "too_large", "failed")
+"""How a delivery is answered: `accepted` (2xx, stored or deliberately dropped), `rejected_signature`
+(its proof of origin is missing, wrong or stale: a signature, the application's secret or token, the
+subscription, a bridge app's API key), `invalid` (not of the provider's shape), `not_configured` (the
+provider's secret is not set), `too_large`, `failed` (Relay could not store it)."""
+REJECTED_ORIGIN_CODES = frozenset({"invalid_signature", "stale_signature", "unknown_sender"})
+
+
+class WebhookMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.deliveries = Counter(
+            "relay_ingestion_webhooks_total",
+            "Webhook deliveries and bridge uploads received, by provider and how they were answered.",
+            ["provider", "outcome"],
+            registry=registry,
+        )
+        for provider in WEBHOOK_PROVIDERS:
+            for outcome in WEBHOOK_OUTCOMES:
+                self.deliveries.labels(provider=provider, outcome=outcome)
+
+    def received(self, provider: str, outcome: str) -> None:
+        self.deliveries.labels(provider=provider, outcome=outcome).inc()
+
+
+def webhook_outcome(status: int, code: str | None = None) -> str:
+    """The outcome of a delivery answered with `status` (and the error `code`, for a refusal)."""
+    if status < 400:
+        return "accepted"
+    if status == 401 or code in REJECTED_ORIGIN_CODES:
+        return "rejected_signature"
+    if code == WebhookNotConfigured.code:
+        return "not_configured"
+    if status == 413:
+        return "too_large"
+    if status in (400, 422):
+        return "invalid"
+    return "failed"
 
 
 # -- Proofs of origin ------------------------------------------------------------------------------

@@ -96,11 +96,14 @@ class WorkerMetrics:
             ["provider", "trigger"],
             registry=registry,
         )
-        # Backfills are known in advance: shown as 0 rather than missing until the first one.
+        # Known in advance: shown as 0 rather than missing until the first one (and the first one
+        # shows as an increase).
         for provider in PROVIDER_API_URLS:
             for outcome in SYNC_OUTCOMES:
                 self.syncs.labels(provider=provider, trigger="link", outcome=outcome)
             self.sync_activities.labels(provider=provider, trigger="link")
+        for provider in (*PROVIDER_API_URLS, "health_bridge"):
+            self.freshness.labels(provider=provider)
 
 
 @dataclass

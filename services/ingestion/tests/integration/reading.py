@@ -84,6 +84,12 @@ class Reading:
     handout: TokenHandout
     worker: Worker
     readers: Readers
+    registry: CollectorRegistry
+
+    def syncs(self, outcome: str, trigger: str = "link") -> float:
+        """`relay_ingestion_syncs_total` of Strava syncs of `trigger` that ended so (or started)."""
+        labels = {"provider": "strava", "trigger": trigger, "outcome": outcome}
+        return float(self.registry.get_sample_value("relay_ingestion_syncs_total", labels) or 0.0)
 
     async def link(self, provider: str, account: str | int, user_id: str | None = None) -> str:
         """The athlete links an account (as connections announces it): its backfill is scheduled."""
@@ -200,11 +206,12 @@ async def reading(
             ),
             http=providers_http,
         )
+        registry = CollectorRegistry()
         worker = Worker(
             sessionmaker=sessionmaker,
             readers=readers,
             database_dsn="",
-            metrics=WorkerMetrics(CollectorRegistry()),
+            metrics=WorkerMetrics(registry),
         )
-        yield Reading(settings, sessionmaker, deliver, fake_strava, handout, worker, readers)
+        yield Reading(settings, sessionmaker, deliver, fake_strava, handout, worker, readers, registry)
     await redis.aclose()

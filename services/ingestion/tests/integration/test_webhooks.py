@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -74,15 +75,16 @@ def every_provider_configured(database_url: str) -> Settings:
 
 @asynccontextmanager
 async def service(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    metrics: webhooks.WebhookMetrics | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The service's app on the real database. Its lifespan (Kafka, Redis, the outbox relay, the
     worker) is not run: what the endpoints stage for Kafka is read from the outbox table."""
     app = create_service_app(service="ingestion", settings=settings, routers=[router])
     intake = WebhookIntake(sessionmaker, topic_prefix=settings.kafka_topic_prefix)
-    app.state.runtime = SimpleNamespace(
-        settings=settings, sessionmaker=sessionmaker, resources=SimpleNamespace(intake=intake)
-    )
+    resources = SimpleNamespace(intake=intake, webhook_metrics=metrics)
+    app.state.runtime = SimpleNamespace(settings=settings, sessionmaker=sessionmaker, resources=resources)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ingestion") as http:
         yield http
@@ -408,6 +410,38 @@ async def test_a_provider_whose_secret_is_not_configured_answers_404_and_stores_
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "webhook_not_configured"
     assert await stored(sessionmaker) == Stored([], [])
+
+
+async def test_each_delivery_is_counted_by_provider_and_how_it_was_answered(
+    fresh_database: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    registry = CollectorRegistry()
+    metrics = webhooks.WebhookMetrics(registry)
+    async with service(every_provider_configured(fresh_database), sessionmaker, metrics) as http:
+        for provider in PROVIDERS:
+            for delivery in (provider.genuine, provider.genuine, provider.forged, provider.malformed):
+                await delivery().send(http)
+        await http.get("/api/webhooks/oura", params={"verification_token": "x", "challenge": "y"})
+    async with service(configured(fresh_database), sessionmaker, metrics) as http:
+        await BY_NAME["polar"].genuine().send(http)
+
+    def counted(provider: str) -> dict[str, float]:
+        found = {
+            outcome: registry.get_sample_value(
+                "relay_ingestion_webhooks_total", {"provider": provider, "outcome": outcome}
+            )
+            for outcome in webhooks.WEBHOOK_OUTCOMES
+        }
+        return {outcome: value for outcome, value in found.items() if value}
+
+    for provider in PROVIDERS:
+        expected = {"accepted": 2, "rejected_signature": 1, "invalid": 1}
+        if provider.name == "polar":
+            expected["not_configured"] = 1
+        assert counted(provider.name) == expected, provider.name
+    # A subscription check is not a delivery; an unused provider is at 0, not missing.
+    unused = {"provider": "health_bridge", "outcome": "accepted"}
+    assert registry.get_sample_value("relay_ingestion_webhooks_total", unused) == 0
 
 
 @pytest.mark.parametrize(

@@ -102,6 +102,11 @@ async def test_a_linked_account_is_backfilled_page_by_page_with_its_progress_rep
     percents = [event["data"]["percent"] for event in progressed]
     assert percents == sorted(percents)
     assert completed["data"]["activities_created"] == len(in_window)
+    assert [reading.syncs(outcome) for outcome in ("started", "completed", "failed")] == [1, 1, 0]
+    imported = reading.registry.get_sample_value(
+        "relay_ingestion_sync_activities_total", {"provider": "strava", "trigger": "link"}
+    )
+    assert imported == run.activities_fetched
 
 
 async def test_one_round_of_backfill_reads_the_pages_in_turn_each_read_while_the_last_is_stored(
@@ -237,6 +242,7 @@ async def test_a_connection_needing_reauthorization_stops_its_backfill_as_failed
     [failed] = await reading.events("ingestion.sync.failed")
     assert run.status == "failed"
     assert failed["data"]["reason"] == "reauth_required"
+    assert [reading.syncs(outcome) for outcome in ("started", "completed", "failed")] == [1, 0, 1]
 
 
 def _started(activity: dict) -> datetime:  # type: ignore[type-arg]

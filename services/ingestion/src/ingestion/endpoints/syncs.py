@@ -95,6 +95,7 @@ async def sync_strava(
     await repository.add_sync_run(session, run)
     await syncs.start(session, run, topic_prefix=ingestion.settings.kafka_topic_prefix)
     await session.commit()
+    ingestion.worker.count_sync(run, "started")
 
     deadline = time.monotonic() + WAIT_SECONDS
     current: SyncRun | None = run

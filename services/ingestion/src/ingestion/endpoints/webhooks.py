@@ -10,13 +10,17 @@ notifications point to is the worker's job: the answer never waits for a provide
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, SecretStr
+from starlette.exceptions import HTTPException
 
 from ingestion import intake, service, webhooks
 from ingestion.config import Settings
@@ -30,7 +34,49 @@ from relay_platform.logging import get_logger
 
 log = get_logger(__name__)
 
-router = APIRouter(tags=["webhooks"])
+
+class CountedDeliveries(APIRoute):
+    """Each delivery to a webhook (its POST) is counted by provider and outcome
+    (`relay_ingestion_webhooks_total`): the request metrics name the route, not the provider, and see
+    only the status, which Fitbit's refusals share with an unconfigured provider."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if "POST" not in (self.methods or ()):
+            return handle
+        provider = "health_bridge" if self.path == "/api/webhooks/ingest" else self.path.rsplit("/", 1)[-1]
+
+        async def counted(request: Request) -> Response:
+            try:
+                response = await handle(request)
+            except Exception as error:
+                _count(request, provider, _outcome_of(error))
+                raise
+            _count(request, provider, webhooks.webhook_outcome(response.status_code))
+            return response
+
+        return counted
+
+
+def _outcome_of(error: Exception) -> str:
+    if isinstance(error, AppError):
+        return webhooks.webhook_outcome(error.status_code, error.code)
+    if isinstance(error, RequestValidationError):
+        return "invalid"
+    if isinstance(error, HTTPException):
+        return webhooks.webhook_outcome(error.status_code)
+    return "failed"
+
+
+def _count(request: Request, provider: str, outcome: str) -> None:
+    # Nothing to count with when the endpoints run without the service's lifespan and its resources.
+    resources = getattr(getattr(request.app.state, "runtime", None), "resources", None)
+    metrics: webhooks.WebhookMetrics | None = getattr(resources, "webhook_metrics", None)
+    if metrics is not None:
+        metrics.received(provider, outcome)
+
+
+router = APIRouter(tags=["webhooks"], route_class=CountedDeliveries)
 STRAVA_WEBHOOK_PATHS = ("/api/webhook/strava", "/api/webhooks/strava")
 MAX_WEBHOOK_BYTES = 1024 * 1024
 MAX_GARMIN_PUSH_BYTES = 10 * 1024 * 1024
