@@ -453,10 +453,13 @@ def test_dashboards_use_the_provisioned_prometheus_and_the_mounted_dashboard_fol
         for path in sorted((GRAFANA_PROVISIONING / "datasources").glob("*.y*ml"))
         for source in yaml.safe_load(path.read_text())["datasources"]
     ]
+    # Each datasource is a container of the file, on the port its image serves.
+    ports = {"prometheus": ("prometheus", 9090), "jaeger": ("jaeger", 16686)}
+    assert {source["type"] for source in datasources} == set(ports)
     for source in datasources:
         url = urlsplit(source["url"])
-        assert (url.hostname, url.port) == ("prometheus", 9090)  # Prometheus's own port in its container
-        assert "prometheus" in containers()
+        assert (url.hostname, url.port) == ports[source["type"]]
+        assert url.hostname in containers()
     uids = {source["uid"] for source in datasources}
     assert dashboards(), "no dashboard in deploy/grafana/dashboards/"
     for name, board in dashboards().items():
@@ -485,3 +488,13 @@ def test_services_send_traces_where_the_collector_receives_otlp_http(service: st
     assert "otlp" in collector["service"]["pipelines"]["traces"]["receivers"]
     config_path = mounts("otel-collector")["deploy/otel/collector.yaml"]
     assert command("otel-collector") == [f"--config={config_path}"]
+
+
+def test_the_collector_keeps_the_traces_in_jaeger() -> None:
+    collector = yaml.safe_load(OTEL_CONFIG.read_text())
+    exporters = collector["service"]["pipelines"]["traces"]["exporters"]
+    jaeger = [collector["exporters"][name] for name in exporters if name.startswith("otlp/")]
+    assert len(jaeger) == 1, exporters
+    assert host_port(jaeger[0]["endpoint"]) == ("jaeger", 4317)  # Jaeger's OTLP/gRPC receiver
+    assert "jaeger" in containers()
+    assert "receivers.otlp.protocols.grpc.endpoint=0.0.0.0:4317" in command("jaeger")
