@@ -198,37 +198,38 @@ async def update_settings(
 async def queue_upcoming(
     session: AsyncSession, now: datetime, today: date, days: int, *, user_id: str | None = None
 ) -> int:
-    """Queues the sessions of the next `days` days of athletes who export automatically, once each per
-    provider (an export already there, whatever became of it, is left as it is)."""
-    queued = 0
-    for planned, providers in await repository.sessions_to_auto_export(
+    """Queues the sessions of the next `days` days of athletes who export automatically."""
+    sessions = await repository.sessions_to_auto_export(
         session, today, today + timedelta(days=days - 1), user_id
-    ):
-        for provider in providers:
-            if await repository.export_of(session, planned.session_id, provider) is None:
-                session.add(_new_export(planned, provider, now))
-                queued += 1
-    if queued:
-        await session.flush()
-    return queued
+    )
+    return await _queue_missing(session, sessions, now)
 
 
 async def queue_next_day(session: AsyncSession, completed: SessionCompleted, now: datetime) -> int:
     """The next workouts follow a completed one onto the watch: for an athlete who exports automatically,
-    the sessions of the next training day after it (from today on) are queued for each of their providers
-    that does not have them yet, even beyond the auto-export window. Returns how many were queued."""
+    the sessions of the next training day after it (from today on) are queued, even beyond the
+    auto-export window."""
     after = max(completed.scheduled_date, now.date() - timedelta(days=1))
+    sessions = await repository.next_day_to_auto_export(session, completed.user_id, after)
+    queued = await _queue_missing(session, sessions, now)
+    if queued:
+        log.info("next_day_queued", user_id=completed.user_id, after=completed.session_id, exports=queued)
+    return queued
+
+
+async def _queue_missing(
+    session: AsyncSession, sessions: Sequence[tuple[PlannedSession, list[str]]], now: datetime
+) -> int:
+    """Queues each session once per auto-export provider (an export already there, whatever became of it,
+    is left as it is); returns how many were queued."""
     queued = 0
-    for planned, providers in await repository.next_day_to_auto_export(session, completed.user_id, after):
+    for planned, providers in sessions:
         for provider in providers:
             if await repository.export_of(session, planned.session_id, provider) is None:
                 session.add(_new_export(planned, provider, now))
                 queued += 1
     if queued:
         await session.flush()
-        log.info(
-            "next_day_queued", user_id=completed.user_id, after=str(completed.session_id), exports=queued
-        )
     return queued
 
 
