@@ -83,15 +83,17 @@ def stack(exported_spans: SpanCollector) -> Iterator[Stack]:
         asyncio.run(stack.drop_databases())
 
 
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+def device_client(stack: Stack) -> httpx.AsyncClient:
     """A client of the gateway from an address of its own (127.x.y.z), as a distinct device on the
     internet would be: the per-IP rate limits of one test do not touch another's."""
     octets = uuid.uuid4().bytes[:3]
     transport = httpx.AsyncHTTPTransport(local_address=f"127.{octets[0]}.{octets[1]}.{max(octets[2], 2)}")
-    async with httpx.AsyncClient(
-        base_url=stack.config.gateway_url, timeout=10.0, transport=transport
-    ) as client:
+    return httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=10.0, transport=transport)
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with device_client(stack) as client:
         yield client
 
 

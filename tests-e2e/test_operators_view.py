@@ -31,6 +31,7 @@ from relay_devstack import Stack
 from relay_devstack.prometheus import LocalPrometheus
 from relay_devstack.stack import DEV_WEBHOOK_SECRET, FAKE_PROVIDERS_CLIENT_ID
 
+from .conftest import device_client
 from .test_connections import bearer
 from .test_export import fake_providers, fit_of, upcoming_session
 from .test_identity import eventually
@@ -119,13 +120,6 @@ def polar_delivery(payload: dict[str, Any], key: str) -> tuple[bytes, dict[str, 
     return body, {"Content-Type": "application/json", "Polar-Webhook-Signature": signature}
 
 
-def client_of(stack: Stack) -> httpx.AsyncClient:
-    """A client of the gateway from an address of its own (the per-IP rate limits are its own)."""
-    octets = uuid.uuid4().bytes[:3]
-    transport = httpx.AsyncHTTPTransport(local_address=f"127.{octets[0]}.{octets[1]}.{max(octets[2], 2)}")
-    return httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=10.0, transport=transport)
-
-
 async def export_a_workout(
     gateway: httpx.AsyncClient, stack: Stack, token: str, program: dict[str, Any]
 ) -> None:
@@ -199,7 +193,7 @@ async def dead_letter(stack: Stack) -> str:
 @pytest.fixture(scope="module")
 async def driven(stack: Stack, prometheus: Prometheus) -> Driven:
     started_at = time.time()
-    async with client_of(stack) as gateway:
+    async with device_client(stack) as gateway:
         athlete_id = random.randint(10**7, 10**8)
         await strava_of(stack).add_history(athlete_id, 3, end=datetime.now(UTC) - timedelta(hours=3), seed=21)
         token, program = await onboard(gateway, stack, athlete_id)
