@@ -13,12 +13,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import auth
 import fit
 import ingest
+import load
 import plan
 import review
 import stack
 import trail
 
 RESULTS = Path(__file__).resolve().parent / "results"
+TABLES = {"load": load.table}
+"""Benchmarks whose figures are also a Markdown table, written to results/<name>.md."""
 
 
 def main() -> None:
@@ -27,6 +30,7 @@ def main() -> None:
         "stack": stack.run,
         "auth": auth.run,
         "ingestion": ingest.run,
+        "load": load.run,
         "planning": plan.run,
         "review": review.run,
         "fit": fit.run,
@@ -46,6 +50,10 @@ def main() -> None:
         print(f"\n{name}")
         for key, value in values.items():
             print(f"  {key:<28} {value}")
+        if name in TABLES:
+            table = TABLES[name](values)
+            (RESULTS / f"{name}.md").write_text(table)
+            print(f"\n{table}written to {RESULTS / f'{name}.md'}")
     print(f"\nwritten to {RESULTS / 'latest.json'}")
 
 

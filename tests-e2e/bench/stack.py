@@ -33,7 +33,7 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _descendants(roots: list[int]) -> set[int]:
+def descendants(roots: list[int]) -> set[int]:
     tree, seen, stack = _children(), set(), list(roots)
     while stack:
         pid = stack.pop()
@@ -60,15 +60,42 @@ def _pid_from(path: Path) -> int | None:
         return None
 
 
-def stack_memory(home: Path, dev_pid: int) -> dict[str, float]:
-    daemons = {
-        "kafka": _pid_from(home / "kafka" / "kafka.pid"),
-        "postgresql": _pid_from(home / "pg" / "data" / "postmaster.pid"),
-        "redis": _pid_from(home / "redis" / "redis.pid"),
-        "gateway": _pid_from(home / "gateway" / "nginx.pid"),
+def process_tree(pid_file: Path) -> set[int]:
+    """The process named in `pid_file` and its descendants (none when it is not running)."""
+    pid = _pid_from(pid_file)
+    return descendants([pid]) if pid else set()
+
+
+def _command_line(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ").split()
+    except OSError:
+        return []
+
+
+def _serves_another_database(pid: int, databases: set[str]) -> bool:
+    """Whether a PostgreSQL process is a client backend (`postgres: <role> <database> <host>(<port>) ...`)
+    of a database other than `databases`."""
+    words = _command_line(pid)
+    client = len(words) >= 4 and words[0] == "postgres:" and ("(" in words[3] or words[3] == "[local]")
+    return client and words[2] not in databases
+
+
+def infrastructure_processes(home: Path, databases: set[str] | None = None) -> dict[str, set[int]]:
+    """Kafka, PostgreSQL and Redis of the local infrastructure in `home`, each with its child processes.
+    With `databases`, PostgreSQL's client backends of other databases (another stack's) are left out."""
+    groups = {
+        "kafka": process_tree(home / "kafka" / "kafka.pid"),
+        "postgresql": process_tree(home / "pg" / "data" / "postmaster.pid"),
+        "redis": process_tree(home / "redis" / "redis.pid"),
     }
-    groups = {name: _descendants([pid]) for name, pid in daemons.items() if pid}
-    groups["services"] = _descendants([dev_pid])
+    if databases is not None:
+        groups["postgresql"] = {p for p in groups["postgresql"] if not _serves_another_database(p, databases)}
+    return {name: pids for name, pids in groups.items() if pids}
+
+
+def memory_mib(groups: dict[str, set[int]]) -> dict[str, float]:
+    """RSS and PSS of each group of processes, and their totals, in MiB."""
     result: dict[str, float] = {}
     for name, pids in groups.items():
         rss = sum(_memory_kib(p)[0] for p in pids)
@@ -78,6 +105,15 @@ def stack_memory(home: Path, dev_pid: int) -> dict[str, float]:
     result["total_rss_mib"] = round(sum(v for k, v in result.items() if k.endswith("_rss_mib")), 1)
     result["total_pss_mib"] = round(sum(v for k, v in result.items() if k.endswith("_pss_mib")), 1)
     return result
+
+
+def stack_memory(home: Path, dev_pid: int) -> dict[str, float]:
+    groups = {
+        **infrastructure_processes(home),
+        "gateway": process_tree(home / "gateway" / "nginx.pid"),
+        "services": descendants([dev_pid]),
+    }
+    return memory_mib({name: pids for name, pids in groups.items() if pids})
 
 
 def start_and_wait(home: Path, log: Path, timeout: float = 300.0) -> tuple[subprocess.Popen[bytes], float]:
