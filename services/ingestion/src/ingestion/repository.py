@@ -403,7 +403,8 @@ def _upsert_activities() -> Any:
             "revision": table.c.revision + 1,
             "updated_at": func.now(),
         },
-        where=changed,
+        # An athlete's activity is never handed over to another athlete, whoever names its id.
+        where=and_(changed, table.c.user_id == inserting.excluded.user_id),
     ).returning(*table.c, literal_column("(xmax = 0)").label("created"))
 
 
@@ -426,10 +427,13 @@ async def upsert_activities(session: AsyncSession, rows: list[dict[str, Any]]) -
 
 
 async def activities_by_external_ids(
-    session: AsyncSession, provider: str, external_ids: list[str]
+    session: AsyncSession, user_id: str, provider: str, external_ids: list[str]
 ) -> list[Activity]:
+    """The athlete's activities of the provider with these ids (another athlete's are not found)."""
     statement = select(Activity).where(
-        col(Activity.provider) == provider, col(Activity.external_id).in_(external_ids)
+        col(Activity.user_id) == user_id,
+        col(Activity.provider) == provider,
+        col(Activity.external_id).in_(external_ids),
     )
     return list((await session.exec(statement)).all())
 

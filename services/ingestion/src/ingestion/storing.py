@@ -17,7 +17,10 @@ from ingestion.models import Activity, ProviderLink
 from ingestion.providers.base import ActivityData
 from relay_contracts.catalog import INGESTION_ACTIVITY_DELETED, INGESTION_ACTIVITY_UPSERTED
 from relay_contracts.events.ingestion import ActivityDeleted, ActivityUpserted
+from relay_platform.logging import get_logger
 from relay_platform.outbox import add_event, add_events
+
+log = get_logger(__name__)
 
 DeletionReason = Literal["deleted_at_provider", "provider_data_erased"]
 NEIGHBOURHOOD = dedup.MAX_START_DIFFERENCE + timedelta(minutes=5)
@@ -40,8 +43,19 @@ async def store_activities(
     session: AsyncSession, link: ProviderLink, activities: list[ActivityData], *, topic_prefix: str
 ) -> StoreCounts:
     """Upserts the link's activities (one statement for a whole page), then merges and announces those
-    that are new or changed; an activity sent again unchanged changes nothing and announces nothing."""
-    unique = {a.external_id: a for a in activities}  # a page may repeat an activity: the last one wins
+    that are new or changed; an activity sent again unchanged changes nothing and announces nothing.
+    Another account's activity (a public Strava activity read with this account's token, because a
+    notification of this account named it) is not the link's athlete's to hold: it is left out."""
+    accounts = (None, link.provider_user_id)
+    if others := [a.external_id for a in activities if a.provider_user_id not in accounts]:
+        log.warning(
+            "activities_of_another_account_ignored",
+            provider=link.provider,
+            connection_id=link.connection_id,
+            external_ids=others,
+        )
+    # A page may repeat an activity: the last one wins.
+    unique = {a.external_id: a for a in activities if a.provider_user_id in accounts}
     rows = [
         {
             **dict(data),  # its fields as they are (the raw payload is stored, not copied)
@@ -149,10 +163,11 @@ async def delete_activities(
 
 
 async def delete_at_provider(
-    session: AsyncSession, provider: str, external_ids: list[str], *, topic_prefix: str
+    session: AsyncSession, link: ProviderLink, external_ids: list[str], *, topic_prefix: str
 ) -> int:
-    """The provider says these activities were deleted (or are no longer visible to Relay)."""
-    gone = await repository.activities_by_external_ids(session, provider, external_ids)
+    """The provider says these activities of the link's account were deleted (or are no longer visible
+    to Relay). Only the link's athlete's are: a notification of one account deletes nothing of another's."""
+    gone = await repository.activities_by_external_ids(session, link.user_id, link.provider, external_ids)
     return await delete_activities(session, gone, "deleted_at_provider", topic_prefix=topic_prefix)
 
 

@@ -289,9 +289,7 @@ class Worker:
                 deleted = fetched.deleted
                 self._count(row.provider, counts)
             if deleted:
-                await storing.delete_at_provider(
-                    session, row.provider, deleted, topic_prefix=self._topic_prefix
-                )
+                await storing.delete_at_provider(session, link, deleted, topic_prefix=self._topic_prefix)
             await repository.settle_notification(session, row.id, "processed")
         log.info(
             "notification_processed",
