@@ -87,11 +87,13 @@ class LocalPrometheus:
                 raise RuntimeError(f"Prometheus exited: see {self.log}")
             try:
                 answer = httpx.get(f"{self.url}/api/v1/targets", timeout=2)
+            except httpx.TransportError:
+                answer = None
+            # While it starts, Prometheus answers 503 "Service Unavailable" in plain text.
+            if answer is not None and answer.status_code == 200:
                 targets = answer.json()["data"]["activeTargets"]
                 if len(targets) == len(SERVICES) and all(t["health"] == "up" for t in targets):
                     return
-            except httpx.TransportError:
-                pass
             if time.monotonic() > deadline:
                 raise TimeoutError(f"Prometheus did not scrape every service within {timeout:.0f} s")
             time.sleep(0.2)
