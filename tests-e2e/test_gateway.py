@@ -56,6 +56,24 @@ async def test_an_unknown_api_path_answers_in_the_error_envelope(gateway: httpx.
     assert response.json()["error"]["code"] == "not_found"
 
 
+async def test_what_nginx_refuses_before_any_service_answers_in_the_error_envelope(
+    gateway: httpx.AsyncClient,
+) -> None:
+    trace = await gateway.request("TRACE", "/api/auth/me")
+    long_uri = await gateway.get("/api/activities", params={"sport": "x" * 9000})
+    big_header = await gateway.get("/api/activities", headers={"X-Padding": "x" * 9000})
+
+    answers = [
+        (r.status_code, r.headers["content-type"], r.json()["error"]["code"])
+        for r in (trace, long_uri, big_header)
+    ]
+    assert answers == [
+        (405, "application/json", "method_not_allowed"),
+        (414, "application/json", "uri_too_long"),
+        (400, "application/json", "bad_request"),
+    ]
+
+
 async def test_the_request_id_is_kept_end_to_end(gateway: httpx.AsyncClient) -> None:
     response = await gateway.get("/api/webhook/strava", headers={"X-Request-ID": "req-e2e-42"})
     assert response.headers["x-request-id"] == "req-e2e-42"

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from relay_platform.logging import get_logger
@@ -133,8 +134,26 @@ async def on_unexpected_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
 
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
+"""SQLSTATEs of text PostgreSQL cannot store, which only a client's input brings: a NUL character in a
+text value (22021) or in JSON (22P05). Wherever it was sent, it is the request that is invalid."""
+
+
+async def on_database_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+        return error_response(
+            400,
+            "validation_error",
+            "Invalid request: text must not contain NUL characters",
+            {"reason": "nul_character"},
+        )
+    raise exc  # any other database failure is unexpected: on_unexpected_error answers it
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(DBAPIError, on_database_error)
     app.add_exception_handler(Exception, on_unexpected_error)

@@ -2,6 +2,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 
 from relay_platform.errors import Conflict, NotFound, UpstreamError, install_error_handlers
 
@@ -64,3 +65,42 @@ def test_an_unexpected_failure_is_a_500_that_reveals_nothing(client: TestClient)
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
     assert "hunter2" not in response.text
+
+
+def _database_error(sqlstate: str) -> DBAPIError:
+    """What SQLAlchemy raises when PostgreSQL refuses a statement with this SQLSTATE."""
+    orig = Exception("refused")
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    return DBAPIError("SELECT 1", {}, orig)
+
+
+@pytest.fixture(scope="module")
+def database_client() -> TestClient:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/admins")
+    async def admins(sqlstate: str) -> None:
+        raise _database_error(sqlstate)
+
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize("sqlstate", ["22021", "22P05"])
+def test_text_with_a_nul_character_that_postgresql_refuses_is_a_400(
+    database_client: TestClient, sqlstate: str
+) -> None:
+    response = database_client.get("/admins", params={"sqlstate": sqlstate})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert response.json()["error"]["details"] == {"reason": "nul_character"}
+
+
+def test_any_other_database_failure_is_still_a_500_that_reveals_nothing(database_client: TestClient) -> None:
+    response = database_client.get("/admins", params={"sqlstate": "57P01"})
+    assert response.status_code == 500
+    assert response.json()["error"] == {
+        "code": "internal_error",
+        "message": "Something went wrong on our side; it has been logged.",
+        "details": {},
+    }

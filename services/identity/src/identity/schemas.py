@@ -78,7 +78,9 @@ class ProfileFields(BaseModel):
     ftp: int | None = Field(default=None, ge=50, le=600, description="Functional threshold power, watts.")
     threshold_pace_seconds_per_km: int | None = Field(default=None, ge=150, le=900)
     swim_css_seconds_per_100m: int | None = Field(default=None, ge=50, le=300)
-    timezone: str | None = Field(default=None, description="IANA name, e.g. Europe/Paris.")
+    timezone: str | None = Field(
+        default=None, description="IANA name, e.g. Europe/Paris; null sets it back to UTC."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -88,9 +90,13 @@ class ProfileFields(BaseModel):
         return value
 
     def changes(self) -> dict[str, object]:
-        """The fields sent, named as the profile table names them."""
+        """The fields sent, named as the profile table names them. A profile always has a timezone: one
+        sent as null is the default again."""
         renamed = {"fc_max": "max_heart_rate", "ftp": "ftp_watts"}
-        return {renamed.get(name, name): value for name, value in self.model_dump(exclude_unset=True).items()}
+        sent = self.model_dump(exclude_unset=True)
+        if "timezone" in sent and sent["timezone"] is None:
+            sent["timezone"] = "UTC"
+        return {renamed.get(name, name): value for name, value in sent.items()}
 
 
 class OnboardingProfileRequest(BaseModel):

@@ -40,6 +40,21 @@ async def test_the_profile_is_validated_saved_and_published_whole(identity: Iden
     assert me["profile"]["fc_max"] == 185
 
 
+async def test_a_timezone_cleared_with_null_is_utc_again(identity: IdentityUnderTest) -> None:
+    athlete = await identity.sign_in(athlete_id=7003)
+    headers = bearer(athlete["token"])
+    await identity.client.patch("/api/auth/me/profile", headers=headers, json={"timezone": "Europe/Paris"})
+
+    cleared = await identity.client.patch(
+        "/api/auth/me/profile", headers=headers, json={"timezone": None, "ftp": None}
+    )
+
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["profile"]["timezone"], cleared.json()["profile"]["ftp"]) == ("UTC", None)
+    published = (await identity.staged_events("identity.profile.updated"))[-1]["data"]
+    assert published["timezone"] == "UTC"
+
+
 async def test_an_impossible_profile_is_refused_field_by_field_and_nothing_changes(
     identity: IdentityUnderTest,
 ) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, timedelta
 from datetime import timezone as dt_timezone
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingestion.models import Activity
+
+UnixTime = Annotated[int, Field(ge=0, le=253_402_300_799)]
+"""Seconds since 1970 up to the end of year 9999, the last moment a `datetime` holds."""
 
 
 class StravaWebhookEvent(BaseModel):
@@ -23,7 +26,7 @@ class StravaWebhookEvent(BaseModel):
     updates: dict[str, str | bool | int | float] = Field(default_factory=dict)
     owner_id: int = Field(ge=0)
     subscription_id: int = Field(ge=0)
-    event_time: int = Field(ge=0, description="Unix time of the change at Strava.")
+    event_time: UnixTime = Field(description="Unix time of the change at Strava.")
 
 
 class WebhookAccepted(BaseModel):

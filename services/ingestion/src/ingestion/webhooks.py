@@ -28,7 +28,7 @@ from pydantic import BaseModel, BeforeValidator, StringConstraints, ValidationEr
 
 from ingestion.config import PROVIDER_API_URLS
 from ingestion.providers.base import Notification
-from ingestion.schemas import StravaWebhookEvent
+from ingestion.schemas import StravaWebhookEvent, UnixTime
 from relay_platform.errors import InvalidInput, NotFound, Unauthorized
 
 SIGNATURE_WINDOW = timedelta(minutes=5)
@@ -366,7 +366,7 @@ class _GarminDeregistration(BaseModel):
 class _GarminPermissions(BaseModel):
     userId: Identifier
     permissions: list[Name]
-    changeTimeInSeconds: int | None = None
+    changeTimeInSeconds: UnixTime | None = None
 
 
 def _without_tokens(item: dict[str, Any]) -> dict[str, Any]:

@@ -96,8 +96,9 @@ def test_an_event_of_another_subscription_is_refused() -> None:
         b"[]",
         json.dumps({**EVENT, "object_type": "route"}).encode(),
         json.dumps({**EVENT, "owner_id": None}).encode(),
+        json.dumps({**EVENT, "event_time": 4398046511104}).encode(),
     ],
-    ids=["empty", "array", "unknown-object-type", "no-owner"],
+    ids=["empty", "array", "unknown-object-type", "no-owner", "event-time-beyond-year-9999"],
 )
 def test_a_body_that_is_not_a_strava_event_is_invalid(body: bytes) -> None:
     with pytest.raises(InvalidInput):

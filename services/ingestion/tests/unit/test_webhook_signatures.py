@@ -295,6 +295,13 @@ def test_a_garmin_deregistration_is_a_deauthorization_and_a_permission_change_is
     assert changed.event_time == datetime.fromtimestamp(1764571000, UTC)
 
 
+def test_a_garmin_permission_change_at_an_impossible_time_is_invalid() -> None:
+    change = {"userId": GARMIN_USER, "permissions": [], "changeTimeInSeconds": 10**15}
+
+    with pytest.raises(InvalidInput):
+        webhooks.garmin_notifications(body({"userPermissionsChange": [change]}), received_at=NOW)
+
+
 def test_garmin_summaries_relay_does_not_use_are_acknowledged_and_dropped() -> None:
     push = {
         "dailies": [{"userId": GARMIN_USER, "summaryId": "x153a9f3-5f2a", "steps": 9102}],

@@ -93,12 +93,15 @@ async def sync_strava(
     )
     run.next_attempt_at = now + SYNC_LEASE  # read by this request; the worker takes over if it stops
     await repository.add_sync_run(session, run)
-    await syncs.start(session, run, topic_prefix=ingestion.settings.kafka_topic_prefix)
+    # Starting updates the stored row: `run` is not in the session, and adding it would insert it again.
+    stored = await repository.get_sync_run(session, run.id)
+    assert stored is not None  # inserted just above, in this transaction
+    await syncs.start(session, stored, topic_prefix=ingestion.settings.kafka_topic_prefix)
     await session.commit()
-    ingestion.worker.count_sync(run, "started")
+    ingestion.worker.count_sync(stored, "started")
 
     deadline = time.monotonic() + WAIT_SECONDS
-    current: SyncRun | None = run
+    current: SyncRun | None = stored
     while current is not None and current.status == "running" and time.monotonic() < deadline:
         await ingestion.worker.read_pages(current, link)
         session.expire_all()
