@@ -13,10 +13,11 @@ their `ingestion.webhook.received` events), what is refused in its `relay_ingest
   time and stored and announced once. Fitbit is the exception Relay documents: its notifications carry
   neither an id nor a timestamp, only "read this day again", so they are coalesced while one waits.
 - A subscription check with another verify token is refused (Strava 403, Oura 401, Fitbit 404).
-- A body over the gateway's limit (10 MiB) is refused with 413 in the envelope from its headers alone: the
-  answer comes without the body ever being sent, and the request never reaches ingestion. A body over a
-  webhook's own limit (1 MiB) is refused by ingestion with 413 from its declared length, before the
-  body is read, and stores nothing."""
+- A body over a webhook route's limit (1 MiB; Garmin's pushes 10 MiB, the bridge's uploads 5 MiB, the
+  service's own limits) is refused by the gateway with 413 in the envelope from its headers alone: the
+  answer comes without the body ever being sent, and the request never reaches ingestion. Sent straight
+  to ingestion, a correctly signed body over its limit is refused with the same 413 from its declared
+  length, before the body is read, and stores nothing."""
 
 from __future__ import annotations
 
@@ -52,10 +53,10 @@ from .conftest import Databases
 from .test_identity import eventually
 from .test_ingestion import webhook as strava_event
 
-GATEWAY_MAX_BODY = 10 * 1024 * 1024
-"""`client_max_body_size 10m` (deploy/gateway/nginx.conf.template)."""
 WEBHOOK_MAX_BODY = 1024 * 1024
-"""Ingestion's limit for every webhook but Garmin's push (10 MiB, the gateway's) and the bridge's."""
+"""Ingestion's limit for every webhook but Garmin's push and the bridge's, and the gateway's for them."""
+ROUTE_MAX_BODY = {"garmin": 10 * 1024 * 1024, "health_bridge": 5 * 1024 * 1024}
+"""The other limits, the same in ingestion and in the gateway (deploy/gateway/nginx.conf.template)."""
 REPLAY_WINDOW = timedelta(minutes=5)
 PROMPT_SECONDS = 5.0
 """An answer that does not wait for the body: nginx would wait 60 s for it (client_body_timeout)."""
@@ -498,7 +499,7 @@ async def access_log_entry(gateway_dir: Path, request_id: str) -> dict[str, Any]
     return found
 
 
-async def test_a_body_over_the_gateways_limit_is_refused_with_413_before_it_is_sent(
+async def test_a_body_over_a_routes_limit_is_refused_by_the_gateway_with_413_before_it_is_sent(
     stack: Stack,
 ) -> None:
     assert stack.config.gateway_dir is not None
@@ -506,22 +507,23 @@ async def test_a_body_over_the_gateways_limit_is_refused_with_413_before_it_is_s
     answers = {}
     for provider, path in WEBHOOK_PATHS.items():
         request_id = f"oversized-{uuid.uuid4().hex}"
+        limit = ROUTE_MAX_BODY.get(provider, WEBHOOK_MAX_BODY)
         answer = await declare_without_sending(
-            stack.config.gateway_port, Delivery(path, b""), GATEWAY_MAX_BODY + 1, request_id
+            stack.config.gateway_port, Delivery(path, b""), limit + 1, request_id
         )
-        answers[provider] = (answer, await access_log_entry(stack.config.gateway_dir, request_id))
+        answers[provider] = (answer, limit, await access_log_entry(stack.config.gateway_dir, request_id))
 
-    for provider, (answer, logged) in answers.items():
+    for provider, (answer, limit, logged) in answers.items():
         assert answer.status == 413 and answer.body["error"]["code"] == "payload_too_large", provider
-        assert set(answer.body["error"]) == {"code", "message", "details"}, provider
+        assert answer.body["error"]["details"] == {"limit": limit}, provider
         assert answer.seconds < PROMPT_SECONDS, (provider, answer.seconds)
         assert logged is not None, f"no access log line for {provider}'s oversized request"
         assert (logged["status"], logged["upstream"]) == (413, ""), (provider, logged)
     assert await deliveries_counted(stack) == before, "ingestion saw an oversized request the gateway refused"
 
 
-OWN_LIMIT = [provider for provider in [*SIGNED, STRAVA] if provider.name != "garmin"]
-"""The webhooks limited to 1 MiB (Garmin's pushes may take the gateway's 10 MiB)."""
+OWN_LIMIT = [provider for provider in [*SIGNED, STRAVA] if provider.name not in ROUTE_MAX_BODY]
+"""The webhooks limited to 1 MiB (Garmin's pushes may take 10 MiB)."""
 
 
 def padded(notification: Any, size: int) -> Any:
@@ -550,4 +552,5 @@ async def test_a_body_over_a_webhooks_own_limit_is_refused_with_413_unread_and_s
     assert declared.status == 413 and declared.body["error"]["details"] == {"limit": WEBHOOK_MAX_BODY}
     assert declared.seconds < PROMPT_SECONDS, "ingestion waited for a body over its limit"
     assert await stored(databases, provider.name, account) == (0, 0)
-    assert increase(counted_before, (await deliveries_counted(stack))[provider.name]) == {"too_large": 2}
+    # The gateway's refusal never reached ingestion: it counted only the one sent straight to it.
+    assert increase(counted_before, (await deliveries_counted(stack))[provider.name]) == {"too_large": 1}
