@@ -3,7 +3,6 @@ through the outbox, another service consumes it idempotently, and the audit serv
 even when the consuming service is killed in the middle of the stream."""
 
 import asyncio
-import itertools
 import random
 import signal
 import time
@@ -13,57 +12,7 @@ import httpx
 
 from relay_devstack import Stack
 
-_object_ids = itertools.count(int(time.time()) * 1000)
-
-
-def strava_event(owner_id: int, aspect_type: str = "create", **extra: Any) -> dict[str, Any]:
-    return {
-        "aspect_type": aspect_type,
-        "event_time": int(time.time()),
-        "object_id": next(_object_ids),
-        "object_type": "activity",
-        "owner_id": owner_id,
-        "subscription_id": 120475,
-        "updates": {},
-        **extra,
-    }
-
-
-async def notifications_counted(databases: Any, owner_ids: list[int]) -> int:
-    total = await databases.fetchval(
-        "connections",
-        "SELECT coalesce(sum(notifications_received), 0) FROM provider_account_activity "
-        "WHERE provider = 'strava' AND provider_user_id = ANY($1::text[])",
-        [str(o) for o in owner_ids],
-    )
-    return int(total)
-
-
-async def audited(databases: Any, owner_ids: list[int]) -> int:
-    """Audit entries of the webhooks ingestion stored for these athletes."""
-    webhook_ids = await databases.fetchval(
-        "ingestion",
-        "SELECT coalesce(array_agg(id::text), '{}') FROM provider_notifications "
-        "WHERE owner_id = ANY($1::text[])",
-        [str(o) for o in owner_ids],
-    )
-    return int(
-        await databases.fetchval(
-            "audit",
-            "SELECT count(*) FROM audit_entries WHERE event_type = 'ingestion.webhook.received' "
-            "AND entity_type = 'webhook' AND entity_id = ANY($1::text[])",
-            webhook_ids,
-        )
-    )
-
-
-async def wait_for(check: Any, expected: int, timeout: float = 60.0) -> int:
-    deadline = time.monotonic() + timeout
-    value = await check()
-    while value != expected and time.monotonic() < deadline:
-        await asyncio.sleep(0.25)
-        value = await check()
-    return int(value)
+from .faults import audited, notifications_counted, strava_event, wait_for
 
 
 async def test_a_webhook_is_counted_once_by_connections_and_audited_once_even_when_redelivered(

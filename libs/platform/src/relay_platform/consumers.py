@@ -48,11 +48,25 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
 )
 TRANSIENT_RETRY_WINDOW_SECONDS = 30.0
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` is an outage (the database restarting or unreachable, a connection lost) rather
+    than the message's fault. SQLAlchemy wraps most of the driver's errors in a plain `DBAPIError`
+    (asyncpg's "the database system is starting up" among them): the driver's own error decides."""
+    if isinstance(error, TRANSIENT_ERRORS):
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        driver_error = getattr(error.orig, "__cause__", None)
+        return error.connection_invalidated or isinstance(driver_error, TRANSIENT_ERRORS)
+    return False
 
 
 class ProcessedMessage(SQLModel, table=True):
@@ -277,21 +291,23 @@ class Consumers:
             attempt += 1
             try:
                 outcome = await self._apply_once(consumer, work)
-            except TRANSIENT_ERRORS as error:
-                transient_since = transient_since or asyncio.get_running_loop().time()
-                waited = asyncio.get_running_loop().time() - transient_since
-                log.warning("consumer_transient_failure", consumer=consumer, error=repr(error), waited=waited)
-                await asyncio.sleep(
-                    min(5.0, self._settings.consumer_retry_backoff_seconds * 2 ** min(attempt, 6))
-                )
-                if waited > TRANSIENT_RETRY_WINDOW_SECONDS:
-                    raise
-                attempt -= 1  # an outage is not the message's fault: it does not use up its attempts
-                continue
             except DeadLetter as error:
                 await self._dead_letter(consumer, work.delivery, str(error), attempt)
                 return "dead_lettered"
             except Exception as error:
+                if is_transient(error):
+                    transient_since = transient_since or asyncio.get_running_loop().time()
+                    waited = asyncio.get_running_loop().time() - transient_since
+                    log.warning(
+                        "consumer_transient_failure", consumer=consumer, error=repr(error), waited=waited
+                    )
+                    await asyncio.sleep(
+                        min(5.0, self._settings.consumer_retry_backoff_seconds * 2 ** min(attempt, 6))
+                    )
+                    if waited > TRANSIENT_RETRY_WINDOW_SECONDS:
+                        raise
+                    attempt -= 1  # an outage is not the message's fault: it does not use up its attempts
+                    continue
                 log.warning("consumer_handler_failed", consumer=consumer, attempt=attempt, error=repr(error))
                 if attempt >= self._settings.consumer_max_attempts:
                     reason = f"{type(error).__name__}: {error}"

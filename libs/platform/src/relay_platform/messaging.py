@@ -24,7 +24,7 @@ def create_broker(
     """acks=all with an idempotent producer: an event is on every in-sync replica, once, before the
     outbox marks it sent."""
     return KafkaBroker(
-        settings.kafka_bootstrap_servers,
+        broker_addresses(settings.kafka_bootstrap_servers),
         client_id=f"relay-{service}",
         acks="all",
         enable_idempotence=True,
@@ -37,6 +37,12 @@ def create_broker(
         logger=logging.getLogger(f"relay.{service}.kafka"),
         log_level=logging.DEBUG,
     )
+
+
+def broker_addresses(setting: str) -> list[str]:
+    """`host:port[,host:port...]`, as the setting lists the brokers, one address each: FastStream would
+    take the whole string for one address, and a service could not start on a list of brokers."""
+    return [address.strip() for address in setting.split(",") if address.strip()]
 
 
 async def ensure_topics(

@@ -15,6 +15,7 @@ import asyncpg
 from faststream.kafka import KafkaBroker
 from opentelemetry import context as otel_context
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, func, insert, text, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
@@ -173,7 +174,9 @@ class OutboxRelay:
                 continue
             try:
                 await self._relay_while_leader(connection)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, sa_exc.DBAPIError) as error:
+                # The database went away, in the middle of a batch too (SQLAlchemy's errors): what was
+                # sent but not marked is sent again once it is back, and consumers skip it.
                 log.warning("outbox_relay_connection_lost", error=str(error))
                 await self._sleep(self._poll_interval)
             finally:

@@ -19,5 +19,8 @@ def serve(app_factory: str, settings: ServiceSettings) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        # Longer than the gateway keeps an idle connection to a service (nginx: 60 s). Were the service
+        # to close it first, the gateway could send a request on it as it closes, and answer 502.
+        timeout_keep_alive=75,
         lifespan="on",
     )

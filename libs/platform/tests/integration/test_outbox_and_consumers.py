@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from faststream.kafka import KafkaBroker
@@ -13,7 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from relay_contracts import DEAD_LETTERS, Envelope
@@ -195,6 +196,61 @@ async def test_two_relays_on_one_database_send_each_event_exactly_once(kit: Kit)
             await relay.stop()
     ids = [Envelope.from_bytes(r.value).id for r in records]
     assert sorted(ids) == sorted(e.id for e in sent)
+
+
+class HeldKafka:
+    """The broker, holding every send until `release` is set: the relay waits inside its batch's
+    transaction, as it does while Kafka is slow or away."""
+
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+        self.sending = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def publish(self, *args: Any, **kwargs: Any) -> Any:
+        self.sending.set()
+        await self.release.wait()
+        return await self._broker.publish(*args, **kwargs)
+
+
+async def test_a_relay_that_loses_its_database_in_the_middle_of_a_batch_carries_on_once_it_is_back(
+    kit: Kit,
+) -> None:
+    await kit.broker.start()
+    held = HeldKafka(kit.broker)
+    relay = OutboxRelay(
+        sessionmaker=kit.sessionmaker,
+        broker=held,  # type: ignore[arg-type]
+        database_dsn=asyncpg_dsn(kit.database_url),
+        metrics=kit.metrics,
+        poll_interval=0.2,
+    )
+    sent = envelope()
+    async with kit.sessionmaker() as session, session.begin():
+        await add_event(session, sent, topic_prefix=kit.settings.kafka_topic_prefix)
+    relay.start()
+    try:
+        await asyncio.wait_for(held.sending.wait(), timeout=10)
+        # Every connection of the relay dies, as when PostgreSQL restarts, while its batch is open.
+        admin = await asyncpg.connect(asyncpg_dsn(kit.database_url))
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await admin.close()
+        held.release.set()
+
+        async def relayed() -> bool:
+            async with kit.sessionmaker() as session:
+                unsent = select(func.count()).where(col(OutboxMessage.published_at).is_(None))
+                return (await session.exec(unsent)).one() == 0
+
+        await eventually(relayed)
+    finally:
+        await relay.stop()
+    records = await read_topic(kit.settings.kafka_bootstrap_servers, kit.topic, 1)
+    # Sent, then sent again since it could not be marked: at least once, and consumers skip the copy.
+    assert {Envelope.from_bytes(r.value).id for r in records} == {sent.id}
 
 
 async def add_ledger_line(event: Envelope, session: AsyncSession) -> None:

@@ -2,13 +2,16 @@
 
 from typing import Any
 
+import asyncpg
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from prometheus_client import CollectorRegistry
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 
 from relay_contracts import DEAD_LETTERS, Envelope
 from relay_platform.config import ServiceSettings
-from relay_platform.consumers import Consumers
+from relay_platform.consumers import Consumers, is_transient
 from relay_platform.metrics import PlatformMetrics
 
 
@@ -79,3 +82,35 @@ async def test_an_event_announced_in_its_header_as_another_consumers_is_skipped_
         )
     assert metrics.consumed.labels(consumer="audit.trail", outcome="skipped")._value.get() == 1
     assert metrics.dead_letters.labels(consumer="audit.trail")._value.get() == 0
+
+
+def _as_sqlalchemy_raises(driver_error: Exception) -> sa_exc.DBAPIError:
+    """`driver_error` as it reaches a handler: translated by SQLAlchemy's asyncpg adapter, then wrapped."""
+    dbapi = AsyncAdapt_asyncpg_dbapi(asyncpg)
+    translated_type = next(
+        dbapi._asyncpg_error_translate[kind]
+        for kind in type(driver_error).__mro__
+        if kind in dbapi._asyncpg_error_translate
+    )
+    try:
+        raise translated_type(str(driver_error), driver_error) from driver_error
+    except Exception as translated:
+        return sa_exc.DBAPIError.instance("SELECT 1", None, translated, translated_type)
+
+
+@pytest.mark.parametrize(
+    "driver_error",
+    [
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+    ],
+)
+def test_a_database_restarting_is_an_outage_not_the_messages_fault(driver_error: Exception) -> None:
+    assert is_transient(_as_sqlalchemy_raises(driver_error))
+
+
+def test_a_constraint_the_message_breaks_is_its_own_fault() -> None:
+    error = _as_sqlalchemy_raises(asyncpg.UniqueViolationError("duplicate key value"))
+    assert isinstance(error, sa_exc.IntegrityError)
+    assert not is_transient(error)
