@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from relay_platform.consumers import is_transient
 from relay_platform.logging import get_logger
 
 log = get_logger(__name__)
@@ -141,6 +142,16 @@ text value (22021) or in JSON (22P05). Wherever it was sent, it is the request t
 
 async def on_database_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
+    if is_transient(exc):
+        # The database is restarting or out of reach: nothing was done, and the same request will work
+        # again shortly. Answered (not raised) so the connection to the gateway stays usable.
+        log.warning("database_unavailable", error_type=type(exc.orig).__name__)
+        return error_response(
+            503,
+            "database_unavailable",
+            "The service's database is unavailable; nothing was changed, try again shortly.",
+            headers={"Retry-After": "1"},
+        )
     if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
         return error_response(
             400,

@@ -71,7 +71,7 @@ def _database_error(sqlstate: str) -> DBAPIError:
     """What SQLAlchemy raises when PostgreSQL refuses a statement with this SQLSTATE."""
     orig = Exception("refused")
     orig.sqlstate = sqlstate  # type: ignore[attr-defined]
-    return DBAPIError("SELECT 1", {}, orig)
+    return DBAPIError("SELECT 1", {}, orig, connection_invalidated=sqlstate == "lost")
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +104,10 @@ def test_any_other_database_failure_is_still_a_500_that_reveals_nothing(database
         "message": "Something went wrong on our side; it has been logged.",
         "details": {},
     }
+
+
+def test_a_database_out_of_reach_is_a_503_to_try_again(database_client: TestClient) -> None:
+    response = database_client.get("/admins", params={"sqlstate": "lost"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["error"]["code"] == "database_unavailable"
