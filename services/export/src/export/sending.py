@@ -240,13 +240,15 @@ class Sender:
         if export.provider_workout_id is not None and export.pushed_digest == digest:
             export.status, export.in_doubt = "exported", False
             return Outcome([])  # the provider already has this very workout
+        reference = f"relay-{export.id}-{digest[:10]}"
         outgoing = Outgoing(
             export_id=export.id,
-            reference=f"relay-{export.id}-{digest[:10]}",
+            reference=reference,
             workout=workout,
             scheduled_date=planned.scheduled_date,
             time_zone=profile.timezone if profile else "UTC",
-            description=f"{planned.title} (Relay {planned.scheduled_date.isoformat()})",
+            # The reference finds the workout again on Garmin, which keeps no other field of Relay's.
+            description=f"{planned.title} (Relay {planned.scheduled_date.isoformat()}, {reference})",
         )
         previous = (
             Pushed(export.provider_workout_id, export.provider_schedule_id)
@@ -255,10 +257,14 @@ class Sender:
         )
         found = await pusher.find(token, outgoing) if export.in_doubt else None
         if found is not None:
-            # An attempt that got no answer did create it.
-            if previous is not None and previous.workout_id != found.workout_id:
+            # An attempt that got no answer did create it: it is finished, not made again.
+            if previous is not None and previous.workout_id == found.workout_id:
+                found = previous  # what that attempt learnt of it (its schedule) stays
+            elif previous is not None:
                 await pusher.remove(token, previous)
-            pushed, action = found, "created" if previous is None else "replaced"
+            moved = export.pushed_date != planned.scheduled_date
+            pushed = await pusher.finish(token, found, outgoing, moved=moved)
+            action = "created" if previous is None else "replaced"
         elif previous is not None:
             pushed, action = await pusher.update(
                 token, previous, outgoing, moved=export.pushed_date != planned.scheduled_date

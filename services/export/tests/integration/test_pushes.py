@@ -153,6 +153,29 @@ async def test_an_upload_answered_too_late_is_found_again_not_uploaded_twice(
     assert (export["status"], export["provider_workout_id"]) == ("exported", imports[0].import_id)
 
 
+async def test_a_garmin_workout_created_after_the_sender_gave_up_is_found_again_and_put_on_its_day(
+    export_api: ExportApi, deliver: Deliver
+) -> None:
+    await deliver(scheduled("usr_ana", "sess_1", days_ahead=3))
+    garmin_user = await link_garmin(export_api, "usr_ana")
+    # Garmin creates the workout but answers after the sender gave up (1 s), before it was scheduled.
+    await export_api.providers.fail_next("garmin", "slow", "/workout-service/workout", seconds=1.5)
+
+    asked = await ask_export(export_api, "usr_ana", "sess_1", "garmin")
+    await export_api.send()
+    for _ in range(50):
+        if await export_api.providers.garmin_workouts(garmin_user):
+            break
+        await asyncio.sleep(0.1)
+    await export_api.send()
+
+    workouts = await export_api.providers.garmin_workouts(garmin_user)
+    assert len(workouts) == 1
+    assert workouts[0].scheduled_dates == [today() + timedelta(days=3)]
+    export = await export_of(export_api, "usr_ana", asked.json()["id"])
+    assert (export["status"], export["provider_workout_id"]) == ("exported", str(workouts[0].workout_id))
+
+
 async def _until_imported(api: ExportApi, email: str) -> None:
     for _ in range(50):
         if await api.providers.coros_imports(email):

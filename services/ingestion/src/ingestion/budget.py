@@ -161,7 +161,7 @@ class RedisBudget:
             retry_at=_at(reopens),
         )
 
-    async def observe(self, provider: str, response: httpx.Response) -> None:
+    async def observe(self, provider: str, response: httpx.Response) -> datetime | None:
         now = time.time()
         for kind, header in (("all", "X-RateLimit-Usage"), ("read", "X-ReadRateLimit-Usage")):
             usage = _numbers(response.headers.get(header))
@@ -180,6 +180,8 @@ class RedisBudget:
                 shortest = min(self._limits.get(provider, []), key=_length, default=None)
                 wait = (now // shortest.seconds + 1) * shortest.seconds - now if shortest else 60.0
             await self._redis.set(self._closed_key(provider), now + wait, ex=int(wait) + 60)
+            return _at(now + wait)
+        return None
 
 
 def _length(window: Window) -> int:

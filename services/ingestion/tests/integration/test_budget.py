@@ -122,3 +122,17 @@ async def test_a_429_closes_the_budget_until_retry_after(redis: Redis) -> None:
         await shared.acquire("strava", "read", "live")
 
     assert 100 < (refused.value.retry_at - datetime.now(UTC)).total_seconds() <= 120
+
+
+async def test_a_429_without_retry_after_closes_the_budget_until_its_shortest_window_ends(
+    redis: Redis,
+) -> None:
+    shared = budget(redis, "1000/1m,10000/1d")
+    reopens = await shared.observe("strava", httpx.Response(429))
+
+    with pytest.raises(RateLimited) as refused:
+        await shared.acquire("strava", "read", "live")
+
+    assert reopens is not None and reopens.second == 0
+    assert 0 < (reopens - datetime.now(UTC)).total_seconds() <= 60
+    assert abs((refused.value.retry_at - reopens).total_seconds()) < 0.001

@@ -38,8 +38,9 @@ class CountingBudget:
     async def acquire(self, provider: str, kind: RequestKind, priority: Priority) -> None:
         self.acquired.append((provider, kind, priority))
 
-    async def observe(self, provider: str, response: httpx.Response) -> None:
+    async def observe(self, provider: str, response: httpx.Response) -> datetime | None:
         self.statuses.append(response.status_code)
+        return None
 
 
 def linked_athlete(

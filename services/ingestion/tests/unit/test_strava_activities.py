@@ -518,6 +518,26 @@ async def test_strava_over_its_limit_means_rate_limited_until_a_later_time(budge
     assert budget.statuses == [200, 429]
 
 
+async def test_a_429_is_tried_again_when_the_shared_budget_reopens(
+    fake: FakeStrava, client: httpx.AsyncClient
+) -> None:
+    reopens = datetime.now(UTC) + timedelta(seconds=2)
+
+    class ClosedByA429(CountingBudget):
+        async def observe(self, provider: str, response: httpx.Response) -> datetime | None:
+            await super().observe(provider, response)
+            return reopens if response.status_code == 429 else None
+
+    http = await strava_http(fake, client, ClosedByA429())
+    stored = await fake.put_activity(ATHLETE, strava_activity(ATHLETE))
+    await fake.fail_next("rate_limited", endpoint="api")
+
+    with pytest.raises(RateLimited) as refused:
+        await API.fetch(http, notification(stored["id"]))
+
+    assert refused.value.retry_at == reopens  # not the next quarter of an hour: the budget's windows
+
+
 async def test_a_strava_server_error_means_unavailable(
     fake: FakeStrava, client: httpx.AsyncClient, budget: CountingBudget
 ) -> None:

@@ -68,6 +68,11 @@ class WorkoutPusher(Protocol):
 
     async def find(self, token: str, outgoing: Outgoing) -> Pushed | None: ...
 
+    async def finish(self, token: str, found: Pushed, outgoing: Outgoing, moved: bool) -> Pushed:
+        """The workout an attempt that got no answer left at the provider (`find`), finished as a push
+        finishes it: on Garmin's calendar on its day (`moved`: not the day it was last pushed for)."""
+        ...
+
     async def holds(self, token: str, pushed: Pushed, outgoing: Outgoing) -> bool:
         """Whether the provider holds the workout as it was sent (read back)."""
         ...

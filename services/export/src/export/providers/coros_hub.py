@@ -76,6 +76,9 @@ class CorosTrainingHub:
                 return Pushed(workout_id=str(item["importId"]))
         return None
 
+    async def finish(self, token: str, found: Pushed, outgoing: Outgoing, moved: bool) -> Pushed:
+        return found  # an import is all there is: its day is in the file
+
     async def holds(self, token: str, pushed: Pushed, outgoing: Outgoing) -> bool:
         return await self._has(token, pushed.workout_id)
 

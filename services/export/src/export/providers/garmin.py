@@ -51,12 +51,17 @@ class GarminWorkouts:
             return await self.create(token, outgoing), "replaced"
         body = {**document(outgoing), "workoutId": int(pushed.workout_id)}
         await self._call("update", token, "PUT", f"/workout-service/workout/{pushed.workout_id}", json=body)
-        schedule_id = pushed.schedule_id
+        return await self.finish(token, pushed, outgoing, moved), "updated"
+
+    async def finish(self, token: str, found: Pushed, outgoing: Outgoing, moved: bool) -> Pushed:
+        # Garmin's calendar is not read back: a schedule Relay does not know of is taken as missing (the
+        # attempt that created the workout got no answer, or failed, before scheduling it).
+        schedule_id = found.schedule_id
         if moved or schedule_id is None:
             if schedule_id is not None:
                 await self._call("unschedule", token, "DELETE", f"/workout-service/schedule/{schedule_id}")
-            schedule_id = await self._schedule(token, pushed.workout_id, outgoing)
-        return Pushed(pushed.workout_id, schedule_id), "updated"
+            schedule_id = await self._schedule(token, found.workout_id, outgoing)
+        return Pushed(found.workout_id, schedule_id)
 
     async def find(self, token: str, outgoing: Outgoing) -> Pushed | None:
         listed = await self._call(

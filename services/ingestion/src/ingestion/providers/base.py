@@ -158,8 +158,9 @@ class Budget(Protocol):
     async def acquire(self, provider: str, kind: RequestKind, priority: Priority) -> None:
         """Counts one request, or raises `RateLimited` when it would exceed a limit."""
 
-    async def observe(self, provider: str, response: httpx.Response) -> None:
-        """Learns from the provider's rate-limit headers and 429s (usage counted elsewhere too)."""
+    async def observe(self, provider: str, response: httpx.Response) -> datetime | None:
+        """Learns from the provider's rate-limit headers and 429s (usage counted elsewhere too); after a
+        429, returns when the budget reopens."""
 
 
 class ProviderHttp:
@@ -207,13 +208,14 @@ class ProviderHttp:
             response = await self.client.get(httpx.URL(url).copy_merge_params(query), headers=headers)
         except httpx.HTTPError as error:
             raise ProviderUnavailable(f"{self.provider} did not answer: {type(error).__name__}") from error
-        await self.budget.observe(self.provider, response)
+        reopens = await self.budget.observe(self.provider, response)
         if response.status_code == 404:
             raise NotFoundAtProvider(f"{self.provider}: not found")
         if response.status_code in (401, 403):
             raise TokenRejected(f"{self.provider} refused the athlete's token ({response.status_code})")
         if response.status_code == 429:
-            raise RateLimited(f"{self.provider} answered 429", retry_at=_retry_at(response))
+            # When the shared budget reopens (its windows may be shorter than a quarter of an hour).
+            raise RateLimited(f"{self.provider} answered 429", retry_at=reopens or _retry_at(response))
         if response.status_code >= 400:
             raise ProviderUnavailable(f"{self.provider} answered {response.status_code}")
         try:

@@ -7,12 +7,17 @@
 - `POST /oauth/token` (form, multipart or JSON): `grant_type=authorization_code` or `refresh_token`.
   A refresh always replaces the refresh token (the old one stops working); the access token is new
   only when the current one expires within the hour, as Strava documents.
-- `POST /oauth/deauthorize` and `GET /api/v3/athlete` with the athlete's access token.
+- `POST /oauth/deauthorize` and `GET /api/v3/athlete` with the athlete's access token. Once the
+  application is deauthorized (or the athlete removed it: `revoke_grant`), their access tokens answer
+  401 and their refresh token is refused, as Strava does.
 - `GET /api/v3/athlete/activities?before&after&page&per_page` (SummaryActivities) and
   `GET /api/v3/activities/{id}` (a DetailedActivity) with a token granting `activity:read` (private
   activities only with `activity:read_all`), serving what tests stored (`put_activity`, `add_history`).
   `strava_activity` and `strava_history` build realistic payloads for tests and benchmarks.
-- Strava's error bodies, rate-limit headers on every answer and 429 beyond the application's limits.
+- Strava's error bodies, rate-limit headers on every answer and 429 beyond the application's limits
+  (which tests may change, and whose count they may reset, while the fake runs).
+- Failures tests inject: for the next calls to an endpoint (or to refresh grants only), or for every
+  call during a while.
 - `/_fake/...`: the test-control API behind `FakeStravaClient`.
 """
 
@@ -22,6 +27,7 @@ from relay_testing.fakes.strava.state import (
     Failure,
     FailureMode,
     GrantView,
+    RateLimits,
     ReceivedRequest,
     StravaAthlete,
 )
@@ -32,6 +38,7 @@ __all__ = [
     "FakeStrava",
     "FakeStravaClient",
     "GrantView",
+    "RateLimits",
     "ReceivedRequest",
     "StravaAthlete",
     "StravaControl",

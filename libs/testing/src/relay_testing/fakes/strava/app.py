@@ -23,6 +23,7 @@ from relay_testing.fakes.strava.state import (
     Failure,
     GrantView,
     HistoryOrder,
+    RateLimits,
     ReceivedRequest,
     StravaAthlete,
     StravaError,
@@ -105,23 +106,25 @@ class StravaEdge:
             return
         body = await read_body(receive)
         request = Request(scope)
+        fields = {
+            **dict(request.query_params),
+            **parse_fields(request.headers.get("content-type", ""), body),
+        }
         self.state.record(
             ReceivedRequest(
                 method=request.method,
                 path=request.url.path,
                 query=dict(request.query_params),
                 headers=dict(request.headers),
-                fields={
-                    **dict(request.query_params),
-                    **parse_fields(request.headers.get("content-type", ""), body),
-                },
+                fields=fields,
                 received_at=self.state.now(),
             )
         )
         # The consent page is the athlete's browser visit, not a call of the application.
         if endpoint != "authorize":
             self.state.count_request()
-        failure = self.state.take_failure(endpoint)
+        refreshing = endpoint == "token" and fields.get("grant_type") == "refresh_token"
+        failure = self.state.take_failure(endpoint, refreshing=refreshing)
         if failure is not None and failure.mode == "slow":
             await asyncio.sleep(failure.seconds)
         elif failure is not None:
@@ -215,6 +218,15 @@ def _add_control_routes(app: FastAPI, state: StravaState) -> None:
         state.add_failure(failure)
         return failure
 
+    @app.put(f"{CONTROL_PREFIX}/rate-limits")
+    async def set_rate_limits(limits: RateLimits) -> RateLimits:
+        """The new limits take effect at once; the answer holds the previous ones."""
+        return state.set_rate_limits(limits)
+
+    @app.post(f"{CONTROL_PREFIX}/rate-limits/usage-reset", status_code=204)
+    async def reset_usage() -> None:
+        state.reset_usage()
+
     @app.post(f"{CONTROL_PREFIX}/clock")
     async def advance_clock(body: dict[str, float]) -> dict[str, float]:
         return {"now": state.advance_clock(body.get("advance_seconds", 0.0))}
@@ -226,6 +238,11 @@ def _add_control_routes(app: FastAPI, state: StravaState) -> None:
     @app.get(f"{CONTROL_PREFIX}/grants")
     async def grants() -> list[GrantView]:
         return state.grants()
+
+    @app.post(f"{CONTROL_PREFIX}/athletes/{{athlete_id}}/revocation")
+    async def revoke_grant(athlete_id: int) -> dict[str, bool]:
+        """The athlete removes the application in their Strava settings."""
+        return {"revoked": state.revoke_grant(athlete_id)}
 
     @app.get(f"{CONTROL_PREFIX}/athletes/default")
     async def default_athlete() -> StravaAthlete:

@@ -21,6 +21,7 @@ from relay_testing.fakes.strava.state import (
     FailureTarget,
     GrantView,
     HistoryOrder,
+    RateLimits,
     ReceivedRequest,
     StravaAthlete,
     StravaState,
@@ -42,8 +43,20 @@ class StravaControl(Protocol):
     async def deny_next(self) -> None: ...
 
     async def fail_next(
-        self, mode: FailureMode, *, times: int = 1, seconds: float = 5.0, endpoint: FailureTarget = "token"
+        self,
+        mode: FailureMode,
+        *,
+        times: int = 1,
+        seconds: float = 5.0,
+        endpoint: FailureTarget = "token",
+        for_seconds: float | None = None,
     ) -> None: ...
+
+    async def set_rate_limits(
+        self, rate_limit: tuple[int, int], read_rate_limit: tuple[int, int]
+    ) -> RateLimits: ...
+
+    async def reset_usage(self) -> None: ...
 
     async def advance_clock(self, seconds: float) -> float: ...
 
@@ -52,6 +65,8 @@ class StravaControl(Protocol):
     ) -> dict[str, Any]: ...
 
     async def grants(self) -> list[GrantView]: ...
+
+    async def revoke_grant(self, athlete_id: int) -> bool: ...
 
     async def put_activity(self, athlete_id: int, payload: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -143,12 +158,33 @@ class FakeStrava:
         self.state.queue_consent(Consent(deny=True))
 
     async def fail_next(
-        self, mode: FailureMode, *, times: int = 1, seconds: float = 5.0, endpoint: FailureTarget = "token"
+        self,
+        mode: FailureMode,
+        *,
+        times: int = 1,
+        seconds: float = 5.0,
+        endpoint: FailureTarget = "token",
+        for_seconds: float | None = None,
     ) -> None:
-        """The next `times` calls to `endpoint` fail: `down` (503 from the CDN), `disconnect` (the
-        connection drops mid-response), `slow` (answers after `seconds`), `rate_limited` (429) or
-        `server_error` (500)."""
-        self.state.add_failure(Failure(mode=mode, times=times, seconds=seconds, endpoint=endpoint))
+        """The next `times` calls to `endpoint` (`refresh`: the token endpoint's refresh grants only)
+        fail, and with `for_seconds` every other call until that time from now is over: `down` (503 from
+        the CDN), `disconnect` (the connection drops mid-response), `slow` (answers after `seconds`),
+        `rate_limited` (429, with the rate-limit headers) or `server_error` (500). Failures meant for
+        the same calls strike in the order they were added."""
+        self.state.add_failure(
+            Failure(mode=mode, times=times, seconds=seconds, endpoint=endpoint, for_seconds=for_seconds)
+        )
+
+    async def set_rate_limits(
+        self, rate_limit: tuple[int, int], read_rate_limit: tuple[int, int]
+    ) -> RateLimits:
+        """Gives the application other limits (15 minutes, day) from now on; returns the previous ones."""
+        return self.state.set_rate_limits(RateLimits(rate_limit=rate_limit, read_rate_limit=read_rate_limit))
+
+    async def reset_usage(self) -> None:
+        """Forgets the requests counted so far (the usage headers start again from 0): a test that spent
+        many requests leaves the application's limits as it found them."""
+        self.state.reset_usage()
 
     async def advance_clock(self, seconds: float) -> float:
         """Moves Strava's clock (code and token expiry, rate-limit windows); returns its epoch time."""
@@ -163,6 +199,12 @@ class FakeStrava:
     async def grants(self) -> list[GrantView]:
         """The athletes who currently authorize the application (deauthorized ones are gone)."""
         return self.state.grants()
+
+    async def revoke_grant(self, athlete_id: int) -> bool:
+        """As when the athlete removes the application in their Strava settings: their access tokens
+        answer 401 and their refresh token is refused from now on. Returns whether they had authorized
+        the application."""
+        return self.state.revoke_grant(athlete_id)
 
     async def put_activity(self, athlete_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         """Adds an activity to the athlete's, or edits theirs with the same `id` (the given fields replace
@@ -229,10 +271,27 @@ class FakeStravaClient:
         await self._call("POST", "/consents", {"deny": True})
 
     async def fail_next(
-        self, mode: FailureMode, *, times: int = 1, seconds: float = 5.0, endpoint: FailureTarget = "token"
+        self,
+        mode: FailureMode,
+        *,
+        times: int = 1,
+        seconds: float = 5.0,
+        endpoint: FailureTarget = "token",
+        for_seconds: float | None = None,
     ) -> None:
-        failure = Failure(mode=mode, times=times, seconds=seconds, endpoint=endpoint)
+        failure = Failure(mode=mode, times=times, seconds=seconds, endpoint=endpoint, for_seconds=for_seconds)
         await self._call("POST", "/failures", failure.model_dump(mode="json"))
+
+    async def set_rate_limits(
+        self, rate_limit: tuple[int, int], read_rate_limit: tuple[int, int]
+    ) -> RateLimits:
+        limits = RateLimits(rate_limit=rate_limit, read_rate_limit=read_rate_limit)
+        return RateLimits.model_validate(
+            await self._call("PUT", "/rate-limits", limits.model_dump(mode="json"))
+        )
+
+    async def reset_usage(self) -> None:
+        await self._call("POST", "/rate-limits/usage-reset")
 
     async def advance_clock(self, seconds: float) -> float:
         answer = await self._call("POST", "/clock", {"advance_seconds": seconds})
@@ -248,6 +307,9 @@ class FakeStravaClient:
 
     async def grants(self) -> list[GrantView]:
         return [GrantView.model_validate(g) for g in await self._call("GET", "/grants")]
+
+    async def revoke_grant(self, athlete_id: int) -> bool:
+        return bool((await self._call("POST", f"/athletes/{athlete_id}/revocation"))["revoked"])
 
     async def put_activity(self, athlete_id: int, payload: dict[str, Any]) -> dict[str, Any]:
         body = ActivityPut(athlete_id=athlete_id, payload=payload).model_dump(mode="json")

@@ -37,7 +37,8 @@ PER_PAGE_MAX = 200
 
 FailureMode = Literal["down", "disconnect", "slow", "rate_limited", "server_error"]
 Endpoint = Literal["authorize", "token", "deauthorize", "api"]
-FailureTarget = Literal["authorize", "token", "deauthorize", "api", "any"]
+FailureTarget = Literal["authorize", "token", "refresh", "deauthorize", "api", "any"]
+"""Where a failure strikes: one endpoint, `refresh` (the token endpoint's refresh grants only) or `any`."""
 
 
 def strava_error_body(message: str, resource: str, field: str, code: str) -> dict[str, Any]:
@@ -155,12 +156,33 @@ class Consent(BaseModel):
 
 
 class Failure(BaseModel):
-    """The next `times` requests to `endpoint` fail this way instead of being answered."""
+    """The next `times` requests to `endpoint` fail this way instead of being answered, and with
+    `for_seconds` every other one until that time is over."""
 
     mode: FailureMode
     times: int = Field(default=1, ge=1)
     seconds: float = Field(default=5.0, ge=0, description="How long `slow` waits before answering.")
     endpoint: FailureTarget = "token"
+    for_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="Every request to `endpoint` fails for this long (on the fake's clock) from when the "
+        "failure is added, however many there are; the failure ends once its time and its `times` "
+        "requests are both over.",
+    )
+
+    def strikes(self, endpoint: Endpoint, *, refreshing: bool) -> bool:
+        """Whether a request to `endpoint` (a refresh grant when `refreshing`) fails this way."""
+        if self.endpoint == "refresh":
+            return endpoint == "token" and refreshing
+        return self.endpoint in (endpoint, "any")
+
+
+class RateLimits(BaseModel):
+    """The application's limits (15 minutes, day), as Strava's `X-RateLimit-Limit` headers give them."""
+
+    rate_limit: tuple[int, int] = Field(description="Every request.")
+    read_rate_limit: tuple[int, int] = Field(description="The reads (non-upload requests) among them.")
 
 
 class ReceivedRequest(BaseModel):
@@ -215,6 +237,15 @@ class _Grant:
     refresh_token: str
 
 
+@dataclass(eq=False)
+class _ArmedFailure:
+    failure: Failure
+    left: int
+    """Requests it still fails whatever the time."""
+    until: float | None
+    """The end of a failure that lasts a while (`for_seconds`), on the fake's clock."""
+
+
 @dataclass
 class _Window:
     started: int = 0
@@ -254,7 +285,7 @@ class StravaState:
         """Forgets everything that happened; the application's configuration stays."""
         self.clock_offset = 0.0
         self._consents: deque[Consent] = deque()
-        self._failures: deque[Failure] = deque()
+        self._failures: deque[_ArmedFailure] = deque()
         self._athletes: dict[int, StravaAthlete] = {}
         self._codes: dict[str, _Code] = {}
         self._grants: dict[int, _Grant] = {}
@@ -277,16 +308,39 @@ class StravaState:
         self._consents.append(consent)
 
     def add_failure(self, failure: Failure) -> None:
-        self._failures.append(failure)
+        until = None if failure.for_seconds is None else self.now() + failure.for_seconds
+        self._failures.append(_ArmedFailure(failure, failure.times, until))
 
-    def take_failure(self, endpoint: Endpoint) -> Failure | None:
-        for failure in self._failures:
-            if failure.endpoint in (endpoint, "any"):
-                failure.times -= 1
-                if failure.times == 0:
-                    self._failures.remove(failure)
-                return failure
+    def take_failure(self, endpoint: Endpoint, *, refreshing: bool = False) -> Failure | None:
+        """The failure the next request to `endpoint` meets, if any (the earliest added that aims at it);
+        `refreshing`: the request is a refresh grant."""
+        now = self.now()
+        for armed in list(self._failures):
+            lasting = armed.until is not None and now < armed.until
+            if not lasting and armed.left <= 0:
+                self._failures.remove(armed)
+                continue
+            if not armed.failure.strikes(endpoint, refreshing=refreshing):
+                continue
+            armed.left -= 1
+            if armed.left <= 0 and not lasting:
+                self._failures.remove(armed)
+            return armed.failure
         return None
+
+    def set_rate_limits(self, limits: RateLimits) -> RateLimits:
+        """Changes the application's limits (as Strava does for an application that asks); returns the
+        previous ones. The requests counted so far stay counted."""
+        previous = self.rate_limits()
+        self.rate_limit, self.read_rate_limit = limits.rate_limit, limits.read_rate_limit
+        return previous
+
+    def rate_limits(self) -> RateLimits:
+        return RateLimits(rate_limit=self.rate_limit, read_rate_limit=self.read_rate_limit)
+
+    def reset_usage(self) -> None:
+        """Forgets the requests counted so far: the usage starts again from 0 in both windows."""
+        self._short_window, self._day = _Window(), _Window()
 
     def record(self, request: ReceivedRequest) -> None:
         self.received.append(request)
@@ -369,12 +423,18 @@ class StravaState:
         return self._grant(athlete or self.default_athlete, scopes or ["read", "activity:read_all"])
 
     def deauthorize(self, access_token: str) -> dict[str, Any]:
-        athlete_id = self._athlete_id_of(access_token)
+        self.revoke_grant(self._athlete_id_of(access_token))
+        return {"access_token": access_token}
+
+    def revoke_grant(self, athlete_id: int) -> bool:
+        """The athlete's authorization of the application ends (the application deauthorized it, or the
+        athlete removed it in their Strava settings): their access tokens answer 401 from now on and their
+        refresh token is refused. Returns whether they had authorized it."""
         grant = self._grants.pop(athlete_id, None)
         self._access_tokens = {t: v for t, v in self._access_tokens.items() if v[0] != athlete_id}
         if grant is not None:
             self._refresh_tokens.pop(grant.refresh_token, None)
-        return {"access_token": access_token}
+        return grant is not None
 
     def athlete_of(self, access_token: str) -> StravaAthlete:
         return self._athletes[self._athlete_id_of(access_token)]
