@@ -1,7 +1,8 @@
 """An athlete's activities through the whole system: signing in with Strava links the account, which is
 backfilled from the (fake) Strava API through the connections service's tokens; a Strava webhook
 brings a new ride within seconds and announces it on Kafka; the sync shows in the connection's
-history; withdrawing Relay's access at Strava erases the athlete's Strava activities."""
+history; withdrawing Relay's access at Strava erases the athlete's Strava activities, while a forged
+deauthorization (Strava signs nothing) changes nothing."""
 
 from __future__ import annotations
 
@@ -45,6 +46,11 @@ def webhook(athlete_id: int, object_id: int, aspect_type: str = "create", **extr
         "updates": {},
         **extra,
     }
+
+
+def deauthorization(athlete_id: int) -> dict[str, Any]:
+    """Strava's event for an athlete who withdrew Relay's access: unsigned, anyone can post it."""
+    return webhook(athlete_id, athlete_id, "update", object_type="athlete", updates={"authorized": "false"})
 
 
 async def test_signing_in_backfills_strava_and_a_webhook_brings_the_next_ride(
@@ -110,10 +116,8 @@ async def test_withdrawing_access_at_strava_erases_the_athletes_strava_activitie
         return (await strava_activities(gateway, token))["pagination"]["total"] == 12
 
     assert await eventually(backfilled)
-    deauthorized = webhook(
-        athlete_id, athlete_id, "update", object_type="athlete", updates={"authorized": "false"}
-    )
-    assert (await gateway.post("/api/webhook/strava", json=deauthorized)).status_code == 200
+    await strava.revoke_grant(athlete_id)  # the athlete removes Relay in their Strava settings
+    assert (await gateway.post("/api/webhook/strava", json=deauthorization(athlete_id))).status_code == 200
 
     async def erased() -> bool:
         count = await databases.fetchval(
@@ -122,3 +126,44 @@ async def test_withdrawing_access_at_strava_erases_the_athletes_strava_activitie
         return count == 0
 
     assert await eventually(erased), "the athlete's Strava activities were kept after deauthorization"
+
+
+async def test_a_forged_deauthorization_of_an_athlete_whose_token_still_works_changes_nothing(
+    gateway: httpx.AsyncClient, stack: Stack, databases: Databases
+) -> None:
+    athlete_id = random.randint(10**7, 10**8)
+    strava = strava_of(stack)
+    await strava.add_history(athlete_id, 7, end=datetime.now(UTC) - timedelta(hours=2), seed=13)
+    token = (await sign_in(gateway, stack, athlete_id))["token"]
+
+    async def backfilled() -> bool:
+        return (await strava_activities(gateway, token))["pagination"]["total"] == 7
+
+    assert await eventually(backfilled)
+
+    # Anyone who knows the athlete's Strava id can post this: Strava still honours the athlete's token.
+    assert (await gateway.post("/api/webhook/strava", json=deauthorization(athlete_id))).status_code == 200
+
+    async def considered() -> list[Any] | None:
+        rows = await databases.fetch(
+            "connections",
+            "SELECT notifications_received, deauthorized_at, deauthorization_unconfirmed_at "
+            "FROM provider_account_activity WHERE provider = 'strava' AND provider_user_id = $1",
+            str(athlete_id),
+        )
+        return list(rows[0]) if rows and rows[0]["notifications_received"] >= 1 else None
+
+    assert await eventually(considered) == [1, None, None], "connections never considered the event"
+    [connection] = await connections_of(gateway, token)
+    assert (connection["status"], connection["is_active"]) == ("active", True)
+    assert [g.athlete_id for g in await strava.grants() if g.athlete_id == athlete_id] == [athlete_id]
+    assert (await strava_activities(gateway, token))["pagination"]["total"] == 7
+    ride = await strava.put_activity(athlete_id, {"sport_type": "Ride", "name": "Still linked"})
+    assert (
+        await gateway.post("/api/webhook/strava", json=webhook(athlete_id, ride["id"]))
+    ).status_code == 200
+
+    async def ride_arrived() -> bool:
+        return (await strava_activities(gateway, token))["pagination"]["total"] == 8
+
+    assert await eventually(ride_arrived, timeout=30), "the link stopped working after a forged event"

@@ -296,6 +296,48 @@ async def test_deauthorizing_revokes_every_token_of_the_athlete(
     assert again.status_code == 401
 
 
+async def test_once_deauthorized_the_athletes_access_token_answers_401_and_their_refresh_is_refused(
+    http: httpx.AsyncClient, fake_strava: FakeStrava
+) -> None:
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+    other = await fake_strava.issue_grant(StravaAthlete(id=43))
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await http.get("/api/v3/athlete", headers=bearer)).status_code == 200
+
+    await http.post("/oauth/deauthorize", data={"access_token": tokens["access_token"]})
+
+    refused = await http.get("/api/v3/athlete", headers=bearer)
+    assert (refused.status_code, refused.json()) == (
+        401,
+        strava_error("Authorization Error", "Athlete", "access_token"),
+    )
+    assert (await refresh(http, fake_strava, tokens["refresh_token"])).status_code == 400
+    still = await http.get("/api/v3/athlete", headers={"Authorization": f"Bearer {other['access_token']}"})
+    assert still.status_code == 200
+
+
+@pytest.mark.parametrize("served_elsewhere", [False, True])
+async def test_an_athlete_removing_the_application_at_strava_ends_their_tokens_as_a_deauthorization_does(
+    http: httpx.AsyncClient, fake_strava: FakeStrava, served_elsewhere: bool
+) -> None:
+    control = (
+        FakeStravaClient(
+            fake_strava.url, client_id=fake_strava.client_id, client_secret=fake_strava.client_secret
+        )
+        if served_elsewhere
+        else fake_strava
+    )
+    tokens = await fake_strava.issue_grant(StravaAthlete(id=42))
+
+    assert await control.revoke_grant(42) is True
+
+    answer = await http.get("/api/v3/athlete", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert answer.status_code == 401
+    assert (await refresh(http, fake_strava, tokens["refresh_token"])).status_code == 400
+    assert await fake_strava.grants() == []
+    assert await control.revoke_grant(42) is False
+
+
 async def test_every_answer_carries_the_rate_limit_headers_with_the_usage_so_far(
     http: httpx.AsyncClient, fake_strava: FakeStrava
 ) -> None:

@@ -1,5 +1,6 @@
 """The connections service's scheduled jobs: refresh tokens ahead of expiry, renew expiring provider
-subscriptions, warn athletes before a connection breaks, forget stale link attempts."""
+subscriptions, warn athletes before a connection breaks, confirm the deauthorizations a provider could
+not confirm yet, forget stale link attempts."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from connections import repository
+from connections.deauthorizations import confirm_unconfirmed_deauthorizations
 from connections.events import publish
 from connections.models import ProviderConnection, ProviderSubscription
 from connections.providers.base import ProviderUnavailable
@@ -189,6 +191,12 @@ def scheduled_jobs(runtime: Runtime) -> list[ScheduledJob]:
             "Warn athletes whose links are about to break",
             settings.warnings_cron,
             lambda: warn_before_credentials_break(connections, sessionmaker),
+        ),
+        ScheduledJob(
+            "confirm-deauthorizations",
+            "Confirm with providers the deauthorizations they could not confirm yet",
+            "* * * * *",
+            lambda: confirm_unconfirmed_deauthorizations(connections, sessionmaker),
         ),
         ScheduledJob(
             "forget-stale-link-attempts",

@@ -18,6 +18,10 @@ REAUTH_REASONS = frozenset(
 """Why a link needs the athlete again: its refresh was refused, or a service met a refused token
 (the short codes of `POST /internal/token-rejections`); any other code counts as `other`."""
 REAUTH_COUNT_INTERVAL_SECONDS = 60.0
+DEAUTHORIZATION_OUTCOMES = ("confirmed", "refuted", "postponed")
+"""What the provider said of a deauthorization its webhook could not prove (Strava's): `confirmed` (the
+grant is gone), `refuted` (the token still works: the notification was forged or stale, and ignored),
+`postponed` (the provider could not tell: asked again later)."""
 
 
 class ConnectionsMetrics:
@@ -41,12 +45,22 @@ class ConnectionsMetrics:
             ["provider"],
             registry=registry,
         )
+        self.deauthorizations = Counter(
+            "relay_connections_deauthorizations_total",
+            "Deauthorizations confirmed with the provider before acting on them (its webhook proves "
+            "nothing), by provider and outcome: confirmed, refuted (forged or stale: ignored), postponed.",
+            ["provider", "outcome"],
+            registry=registry,
+        )
         # Known in advance: shown as 0 rather than missing until the first one happens.
         for spec in PROVIDERS.values():
             if spec.refreshes:
                 for outcome in REFRESH_OUTCOMES:
                     self.token_refreshes.labels(provider=spec.key, outcome=outcome)
                 self.reauth_required.labels(provider=spec.key, reason="refresh_refused")
+            if spec.unsigned_webhooks:
+                for outcome in DEAUTHORIZATION_OUTCOMES:
+                    self.deauthorizations.labels(provider=spec.key, outcome=outcome)
 
     async def count_links_awaiting_reauth(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
         """Counts the links waiting for their athlete (a partial index holds only those)."""
@@ -59,6 +73,9 @@ class ConnectionsMetrics:
 
     def refreshed(self, provider: str, outcome: str) -> None:
         self.token_refreshes.labels(provider=provider, outcome=outcome).inc()
+
+    def deauthorization(self, provider: str, outcome: str) -> None:
+        self.deauthorizations.labels(provider=provider, outcome=outcome).inc()
 
     def reauth(self, provider: str, reason: str) -> None:
         self.reauth_required.labels(

@@ -40,12 +40,27 @@ class ProviderAccountActivity(ConnectionsTable, table=True):
     withdrew Relay's access at the provider. It tells live links from long-unused or revoked ones."""
 
     __tablename__ = "provider_account_activity"
+    __table_args__ = (
+        # Only the deauthorizations waiting for their provider: the job retrying them reads this index.
+        Index(
+            "ix_provider_account_activity_deauthorization_unconfirmed",
+            "deauthorization_unconfirmed_at",
+            postgresql_where=text("deauthorization_unconfirmed_at IS NOT NULL"),
+        ),
+    )
 
     provider: str = Field(primary_key=True)
     provider_user_id: str = Field(primary_key=True)
     notifications_received: int = 0
     last_notification_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     deauthorized_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    """When the provider said, or confirmed, that the athlete withdrew Relay's access."""
+    deauthorization_unconfirmed_at: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True))
+    )
+    """When the provider last could not confirm a deauthorization of the account (failing, rate-limiting,
+    unreachable); None when none waits. It is asked again later, longest unasked first, and nothing is
+    erased meanwhile."""
 
 
 class ProviderConnection(ConnectionsTable, table=True):

@@ -54,6 +54,19 @@ async def refresh_connection(
             failures=connection.refresh_failures,
         )
         raise
+    keep_refreshed_tokens(session, connections, connection, tokens, fresh)
+    return fresh
+
+
+def keep_refreshed_tokens(
+    session: AsyncSession,
+    connections: Connections,
+    connection: ProviderConnection,
+    tokens: Tokens,
+    fresh: Tokens,
+) -> None:
+    """Seals the tokens a refresh of `tokens` answered into the (locked) connection: a rotated refresh
+    token replaces the old one, which no longer works."""
     connections.metrics.refreshed(connection.provider, "succeeded")
     seal_tokens(connections.keyring, connection, fresh)
     now = datetime.now(UTC)
@@ -68,7 +81,6 @@ async def refresh_connection(
         expires_at=fresh.expires_at.isoformat() if fresh.expires_at else None,
         refresh_token_rotated=fresh.refresh_token != tokens.refresh_token,
     )
-    return fresh
 
 
 async def require_reauth(

@@ -45,6 +45,63 @@ async def count_provider_notification(
     await session.exec(statement)  # type: ignore[call-overload]
 
 
+async def postpone_deauthorization(
+    session: AsyncSession, provider: str, provider_user_id: str, at: datetime
+) -> None:
+    """The provider could not confirm the account's deauthorization at `at`: it waits to be asked again."""
+    await session.exec(
+        update(ProviderAccountActivity)  # type: ignore[call-overload]
+        .where(
+            col(ProviderAccountActivity.provider) == provider,
+            col(ProviderAccountActivity.provider_user_id) == provider_user_id,
+        )
+        .values(deauthorization_unconfirmed_at=at)
+    )
+
+
+async def settle_deauthorization(
+    session: AsyncSession, provider: str, provider_user_id: str, *, confirmed_at: datetime | None
+) -> None:
+    """The account's deauthorization waits no more: confirmed by the provider at `confirmed_at`, or
+    refuted (None)."""
+    values: dict[str, Any] = {"deauthorization_unconfirmed_at": None}
+    if confirmed_at is not None:
+        values["deauthorized_at"] = confirmed_at
+    await session.exec(
+        update(ProviderAccountActivity)  # type: ignore[call-overload]
+        .where(
+            col(ProviderAccountActivity.provider) == provider,
+            col(ProviderAccountActivity.provider_user_id) == provider_user_id,
+        )
+        .values(**values)
+    )
+
+
+async def pending_deauthorizations(session: AsyncSession, limit: int) -> list[tuple[str, str]]:
+    """The accounts whose deauthorization waits for their provider, the longest unasked first."""
+    statement = (
+        select(ProviderAccountActivity.provider, ProviderAccountActivity.provider_user_id)
+        .where(col(ProviderAccountActivity.deauthorization_unconfirmed_at).is_not(None))
+        .order_by(col(ProviderAccountActivity.deauthorization_unconfirmed_at))
+        .limit(limit)
+    )
+    return [(provider, account) for provider, account in (await session.exec(statement)).all()]
+
+
+async def lock_pending_deauthorization(session: AsyncSession, provider: str, provider_user_id: str) -> bool:
+    """Locks the account's deauthorization if it still waits and no other replica holds it."""
+    statement = (
+        select(ProviderAccountActivity.provider)
+        .where(
+            ProviderAccountActivity.provider == provider,
+            ProviderAccountActivity.provider_user_id == provider_user_id,
+            col(ProviderAccountActivity.deauthorization_unconfirmed_at).is_not(None),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.exec(statement)).first() is not None
+
+
 async def delete_provider_accounts(
     session: AsyncSession, provider: str, provider_user_ids: Sequence[str]
 ) -> None:

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from connections import repository
+from connections import deauthorizations, repository
 from connections.events import publish
 from connections.models import ProviderConnection
 from connections.providers.base import ProviderError
 from connections.resources import Connections
-from connections.tokens import forget_tokens, open_tokens
+from connections.tokens import open_tokens
 from relay_contracts.catalog import (
     CONNECTIONS_CONNECTION_LINKED,
     CONNECTIONS_CONNECTION_REVOKED,
@@ -174,52 +174,20 @@ def is_deauthorization(notification: WebhookReceived) -> bool:
 async def record_provider_notification(
     session: AsyncSession, connections: Connections, notification: WebhookReceived
 ) -> None:
+    """Counts the notification; a deauthorization is acted on (`deauthorizations`), once confirmed with
+    the provider when its webhooks prove nothing (Strava's)."""
     deauthorized = is_deauthorization(notification)
     await repository.count_provider_notification(
         session,
         notification.provider,
         notification.owner_id,
         notification.event_time,
-        deauthorized=deauthorized,
+        deauthorized=deauthorized and not deauthorizations.needs_confirmation(notification.provider),
     )
     if deauthorized:
-        await mark_deauthorized(session, connections, notification.provider, notification.owner_id)
-
-
-async def mark_deauthorized(
-    session: AsyncSession, connections: Connections, provider: str, provider_user_id: str
-) -> None:
-    """The athlete withdrew Relay's access at the provider: the connection is kept, revoked and without
-    tokens (the app offers to link again), and the provider's data is erased everywhere."""
-    connection = await repository.find_connection_of_account(
-        session, provider, provider_user_id, for_update=True
-    )
-    if connection is None or connection.status == "revoked":
-        return
-    now = datetime.now(UTC)
-    forget_tokens(connection)
-    connection.status = "revoked"
-    connection.status_reason = "deauthorized_at_provider"
-    connection.updated_at = now
-    session.add(connection)
-    await publish(
-        session,
-        connections,
-        CONNECTIONS_CONNECTION_REVOKED,
-        ConnectionRevoked(
-            connection_id=str(connection.id),
-            user_id=connection.user_id,
-            provider=provider,
-            provider_user_id=provider_user_id,
-            reason="deauthorized_at_provider",
-            erase_provider_data=True,
-            revoked_at_provider=True,
-            at=now,
-            actor=Actor(type="system"),
-        ),
-        subject=connection.user_id,
-    )
-    log.info("provider_deauthorized", user_id=connection.user_id, provider=provider)
+        await deauthorizations.on_deauthorization(
+            session, connections, notification.provider, notification.owner_id
+        )
 
 
 async def on_api_key_used(session: AsyncSession, connections: Connections, used: ApiKeyUsed) -> None:

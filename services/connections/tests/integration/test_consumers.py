@@ -199,6 +199,7 @@ async def test_strava_telling_the_athlete_withdrew_access_revokes_the_connection
     signed_in, grant = await strava_sign_in(connections_service, ATHLETE, STRAVA_ID)
     await connections_service.deliver(signed_in)
     connection = await stored(connections_service, ATHLETE, "strava")
+    await connections_service.strava.revoke_grant(STRAVA_ID)  # the athlete removes Relay at Strava
 
     await connections_service.deliver(notification("strava", str(STRAVA_ID), authorized="false"))
 
@@ -248,7 +249,9 @@ async def test_a_sign_in_after_the_athlete_withdrew_access_links_strava_again(
     connections_service: ConnectionsUnderTest,
 ) -> None:
     await connections_service.deliver((await strava_sign_in(connections_service, ATHLETE, STRAVA_ID))[0])
+    await connections_service.strava.revoke_grant(STRAVA_ID)
     await connections_service.deliver(notification("strava", str(STRAVA_ID), authorized="false"))
+    assert (await stored(connections_service, ATHLETE, "strava")).status == "revoked"
     signed_in, grant = await strava_sign_in(connections_service, ATHLETE, STRAVA_ID)
 
     await connections_service.deliver(signed_in)

@@ -1,5 +1,6 @@
 import pytest
 
+from connections.deauthorizations import needs_confirmation
 from connections.service import is_deauthorization
 from relay_contracts.events.ingestion import WebhookReceived
 
@@ -51,3 +52,9 @@ def test_other_notifications_are_not_deauthorizations(
     object_type: str, updates: dict[str, str], aspect_type: str
 ) -> None:
     assert not is_deauthorization(notification(object_type, updates, aspect_type=aspect_type))
+
+
+def test_only_deauthorizations_from_unsigned_webhooks_are_confirmed_with_the_provider_first() -> None:
+    assert needs_confirmation("strava")
+    assert not any(needs_confirmation(p) for p in ("garmin", "fitbit", "polar", "oura", "whoop", "wahoo"))
+    assert not needs_confirmation("unknown")

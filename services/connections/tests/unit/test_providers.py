@@ -283,6 +283,34 @@ async def test_unlinking_strava_deauthorizes_relay_and_its_tokens_stop_working(
         await strava.refresh(account.tokens)
 
 
+async def test_strava_says_whether_it_still_honours_a_grant_with_the_athletes_own_token(
+    strava: OAuthProvider, fake_strava: FakeStrava
+) -> None:
+    account = await link(strava)
+    assert await strava.honours(account.tokens) is True
+    [asked] = await fake_strava.received("/api/v3/athlete")
+    assert asked.headers["authorization"] == f"Bearer {account.tokens.access_token.get_secret_value()}"
+
+    await fake_strava.revoke_grant(int(account.provider_user_id))  # the athlete removes Relay at Strava
+
+    assert await strava.honours(account.tokens) is False
+
+
+@pytest.mark.parametrize(
+    ("mode", "status"),
+    [("down", 503), ("server_error", 500), ("rate_limited", 429), ("disconnect", None)],
+)
+async def test_strava_failing_cannot_tell_whether_it_honours_a_grant(
+    strava: OAuthProvider, fake_strava: FakeStrava, mode: str, status: int | None
+) -> None:
+    account = await link(strava)
+    await fake_strava.fail_next(mode, endpoint="api")  # type: ignore[arg-type]
+
+    with pytest.raises(ProviderUnavailable) as failed:
+        await strava.honours(account.tokens)
+    assert failed.value.status == status
+
+
 async def test_revoking_with_an_expired_access_token_asks_for_a_refresh_first(
     strava: OAuthProvider, fake_strava: FakeStrava
 ) -> None:

@@ -98,6 +98,12 @@ class OAuthProvider(Protocol):
         """Withdraws Relay's access at the provider. False when the provider has no way to do so."""
         ...
 
+    async def honours(self, tokens: Tokens) -> bool:
+        """Whether the provider still accepts the access token, asked with one cheap authenticated call:
+        False when it refuses it (401: the grant was withdrawn, or the token expired). Raises
+        `ProviderUnavailable` when the provider cannot tell now (failing, rate-limiting, unreachable)."""
+        ...
+
 
 class PasswordProvider(Protocol):
     """A provider linked by trading the athlete's email and password, once, for a token (COROS's

@@ -50,6 +50,9 @@ class Dialect:
     """Where the token answer names the athlete; None when only `profile_path` does."""
     profile_path: str | None = None
     """GET under `api_url` (Bearer) answering the athlete's profile."""
+    grant_check_path: str | None = None
+    """GET under `api_url` (Bearer) that any access token of a live grant may read, cheaply: how Relay
+    asks whether the provider still honours a grant. `profile_path` when None."""
     user_id_in_profile: Path | None = None
     profile_fields: dict[str, Path] = field(default_factory=dict)
     """Relay's display fields (`first_name`, `last_name`, `display_name`, `picture`, `email`, ...) and
@@ -138,6 +141,7 @@ DIALECTS: dict[str, Dialect] = {
                 "country": ("athlete", "country"),
             },
             username=("athlete", "username"),
+            grant_check_path="/athlete",
             error_shape="strava",
             revocation=Revocation("POST", "{revoke_url}", "form", "access_token"),
         ),

@@ -165,6 +165,18 @@ class OAuth2Client:
             return True
         raise unexpected(self.key, "revoke", response)
 
+    async def honours(self, tokens: Tokens) -> bool:
+        path = self.dialect.grant_check_path or self.dialect.profile_path
+        if path is None:
+            raise ProviderUnavailable(self.key, "grant_check: no call tells whether a grant is honoured")
+        url = f"{self._app.api_url}{path}"
+        response = await send(self._http, self.key, "grant_check", "GET", url, headers=self._bearer(tokens))
+        if response.status_code == 401:
+            return False
+        if response.status_code == 200:
+            return True
+        raise unexpected(self.key, "grant_check", response)
+
     # The exchange's follow-up: who the athlete is. Subclasses add their provider's own steps.
 
     async def _link(self, answer: dict[str, Any], tokens: Tokens, *, user_id: str) -> LinkedAccount:

@@ -44,6 +44,9 @@ class ProviderSpec:
     """Relay can send planned workouts there."""
     webhooks: bool = False
     """The provider tells Relay when there is new data (push or ping), rather than being polled."""
+    unsigned_webhooks: bool = False
+    """Its webhooks prove nothing of their origin (Strava's): a deauthorization they announce is confirmed
+    with the provider before Relay acts on it."""
     revocable: bool = False
     """Relay can withdraw its own access at the provider when the athlete unlinks."""
     refreshes: bool = False
@@ -75,6 +78,7 @@ PROVIDERS: dict[str, ProviderSpec] = {
             scope_separator=",",
             data_types=("activities",),
             webhooks=True,
+            unsigned_webhooks=True,
             revocable=True,
             refreshes=True,
         ),
