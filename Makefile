@@ -23,6 +23,7 @@ dev: install ## run the whole system in the foreground (Ctrl-C stops everything)
 down: ## stop a stack left running (services, gateway, infrastructure)
 	@-pkill -TERM -f 'python -m (identity|connections|ingestion|planning|export|audit)$$' || true
 	@-pkill -TERM -f '^/usr/bin/prometheus --config.file=.*/prometheus/prometheus.yml' || true
+	@-pkill -KILL -f '^[^ ]*(java|postgres) .*/relay-faults-' || true  # the fault tests' own Kafka and PostgreSQL
 	@bash deploy/local/down.sh
 
 test: infra ## every test: unit, integration (real PostgreSQL and Kafka), end-to-end through the gateway
