@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import random
-import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -28,7 +26,7 @@ from relay_devstack import Stack
 from relay_devstack.stack import DEV_SECRETS_KEYS
 from relay_platform.crypto import Keyring
 
-from .conftest import Databases, device_client
+from .conftest import Databases, create_super_admin, device_client
 from .test_connections import bearer
 from .test_export import fake_providers
 from .test_identity import eventually, sign_in
@@ -150,15 +148,7 @@ async def operators(stack: Stack) -> dict[str, Operator]:
     """A super_admin made with identity's command, who creates a support and a read_only account
     through the back office; each signed in."""
     email = f"root-{uuid.uuid4().hex[:8]}@relay.example"
-    command = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "identity.cli", "create-super-admin", "--email", email, "--name", "Root"),
-        env={**os.environ, **stack.config.service_env("identity"), "RELAY_ADMIN_PASSWORD": PASSWORD},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, errors = await command.communicate()
-    assert command.returncode == 0, errors.decode()
+    await create_super_admin(stack, email, PASSWORD, "Root")
     root = await log_in(stack, "super_admin", email)
 
     async def created(role: str) -> Operator:

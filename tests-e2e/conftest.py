@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -91,6 +92,19 @@ def device_client(stack: Stack) -> httpx.AsyncClient:
     octets = uuid.uuid4().bytes[:3]
     transport = httpx.AsyncHTTPTransport(local_address=f"127.{octets[0]}.{octets[1]}.{max(octets[2], 2)}")
     return httpx.AsyncClient(base_url=stack.config.gateway_url, timeout=10.0, transport=transport)
+
+
+async def create_super_admin(stack: Stack, email: str, password: str, name: str = "Ops") -> None:
+    """A super_admin account made as an operator makes the first one: with identity's command."""
+    command = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "identity.cli", "create-super-admin", "--email", email, "--name", name),
+        env={**os.environ, **stack.config.service_env("identity"), "RELAY_ADMIN_PASSWORD": password},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, errors = await command.communicate()
+    assert command.returncode == 0, errors.decode()
 
 
 @pytest.fixture

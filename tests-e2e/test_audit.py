@@ -5,10 +5,7 @@ Kafka to the owning service and back; a message no consumer could process is lis
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import sys
 import uuid
 from typing import Any
 
@@ -17,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 
 from relay_devstack import Stack
 
+from .conftest import create_super_admin
 from .test_connections import bearer
 from .test_identity import eventually, sign_in
 
@@ -27,15 +25,7 @@ async def operator(gateway: httpx.AsyncClient, stack: Stack) -> dict[str, str]:
     """A super_admin created with identity's command, signed in through the gateway: the CSRF header
     to send (the session cookie stays in the client)."""
     email = f"ops-{uuid.uuid4().hex[:8]}@relay.example"
-    command = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "identity.cli", "create-super-admin", "--email", email, "--name", "Ops"),
-        env={**os.environ, **stack.config.service_env("identity"), "RELAY_ADMIN_PASSWORD": PASSWORD},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, errors = await command.communicate()
-    assert command.returncode == 0, errors.decode()
+    await create_super_admin(stack, email, PASSWORD)
     login = await gateway.post("/api/admin/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200, login.text
     return {"X-CSRF-Token": login.json()["csrf_token"]}

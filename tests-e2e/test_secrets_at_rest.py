@@ -21,9 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import os
 import random
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -49,7 +47,7 @@ from relay_devstack.stack import (
     FAKE_STRAVA_CLIENT_SECRET,
 )
 
-from .conftest import device_client
+from .conftest import create_super_admin, device_client
 from .secrets_scan import (
     API_KEY,
     JWT,
@@ -117,18 +115,6 @@ async def issued_by_the_fakes(stack: Stack) -> dict[str, str]:
 
 
 # -- driving the paths secrets take ---------------------------------------------------------------------
-async def create_admin(stack: Stack, email: str, password: str) -> None:
-    command = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "identity.cli", "create-super-admin", "--email", email, "--name", "Scan"),
-        env={**os.environ, **stack.config.service_env("identity"), "RELAY_ADMIN_PASSWORD": password},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, errors = await command.communicate()
-    assert command.returncode == 0, errors.decode()
-
-
 async def an_api_key_in_use(gateway: httpx.AsyncClient, token: str) -> str:
     created = await gateway.post("/api/auth/api-keys", headers=bearer(token), json={"name": "Scan"})
     assert created.status_code in (200, 201), created.text
@@ -209,7 +195,7 @@ async def an_admins_secrets(stack: Stack) -> dict[str, str]:
     """An admin created with identity's command signs in, after mistyping their password."""
     email, password = f"scan-{uuid.uuid4().hex[:8]}@relay.example", f"admin-{uuid.uuid4().hex}"
     mistyped = f"wrong-{uuid.uuid4().hex}"
-    await create_admin(stack, email, password)
+    await create_super_admin(stack, email, password, "Scan")
     async with device_client(stack) as gateway:
         failed = await gateway.post("/api/admin/auth/login", json={"email": email, "password": mistyped})
         login = await gateway.post("/api/admin/auth/login", json={"email": email, "password": password})
