@@ -17,6 +17,7 @@ from export.providers.base import (
     TokenRejected,
     WorkoutRefused,
     call,
+    refused_for_now,
 )
 from relay_platform.logging import get_logger
 
@@ -127,7 +128,7 @@ class GarminWorkouts:
                 "Garmin", "invalid_file", f"Garmin refused the workout: {response.text[:200]}"
             )
         if response.status_code >= 300:
-            raise ProviderUnavailable(f"Garmin {name} answered HTTP {response.status_code}")
+            raise refused_for_now("Garmin", name, response)
         if response.status_code == 204 or not response.content:
             return None
         try:
