@@ -317,8 +317,6 @@ class Sender:
             reason = "not_created" if isinstance(problem, NotCreated) else "provider_error"
             return self._failed(export, reason, str(problem))
         wait = self._settings.retry_base_seconds * 2 ** (export.attempts - 1)
-        if isinstance(problem, ProviderUnavailable) and problem.retry_after:
-            wait = max(wait, problem.retry_after)  # the provider asked for this much patience
         export.status = "queued"
         export.next_attempt_at = datetime.now(UTC) + timedelta(seconds=wait)
         export.last_error = str(problem)[:500]

@@ -2,14 +2,13 @@
 never made twice, whatever the provider answers."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from export.fit import as_written, read_fit
 from export.garmin_json import as_sent, workout_from_garmin
-from relay_testing.fakes.providers.edge import RETRY_AFTER_SECONDS
 from relay_testing.services import Deliver, Mentions
 from relay_testing.workouts import INTERVAL_RUN
 
@@ -276,19 +275,3 @@ async def test_an_unknown_provider_is_refused_in_the_envelope(
     assert refused.json()["error"]["code"] == "validation_error"
     listed = await export_api.client.get("/api/exports", headers=export_api.identity.bearer("usr_ana"))
     assert listed.json()["total"] == 0
-
-
-async def test_a_provider_limiting_us_is_not_asked_again_before_its_retry_after(
-    export_api: ExportApi, deliver: Deliver
-) -> None:
-    await deliver(scheduled("usr_ana", "sess_1"))
-    await link_coros(export_api, "usr_ana")
-    await export_api.providers.fail_next("coros-hub", "rate_limited", "/activity/fit/import")
-
-    asked = await ask_export(export_api, "usr_ana", "sess_1", "coros_training_hub")
-    await export_api.send()
-    limited = await export_of(export_api, "usr_ana", asked.json()["id"])
-
-    assert (limited["status"], limited["attempts"]) == ("queued", 1)
-    wait = datetime.fromisoformat(limited["next_attempt_at"]) - datetime.now(UTC)
-    assert wait > timedelta(seconds=RETRY_AFTER_SECONDS - 5), "retried before COROS's Retry-After"

@@ -54,21 +54,7 @@ class NotCreated(Exception):
 
 
 class ProviderUnavailable(Exception):
-    """The provider failed, was slow or limited us: worth another attempt later, not before
-    `retry_after` seconds when the provider said so (a 429's Retry-After)."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def refused_for_now(provider: str, name: str, response: httpx.Response) -> ProviderUnavailable:
-    """The provider's failure answer, with how long it asked us to wait when it limited us."""
-    waited = response.headers.get("Retry-After", "")
-    retry_after = float(waited) if response.status_code == 429 and waited.isdigit() else None
-    return ProviderUnavailable(
-        f"{provider} {name} answered HTTP {response.status_code}", retry_after=retry_after
-    )
+    """The provider failed, was slow or limited us: worth another attempt later."""
 
 
 class WorkoutPusher(Protocol):

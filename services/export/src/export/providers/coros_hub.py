@@ -19,7 +19,6 @@ from export.providers.base import (
     TokenRejected,
     WorkoutRefused,
     call,
-    refused_for_now,
 )
 from relay_platform.logging import get_logger
 
@@ -105,7 +104,7 @@ class CorosTrainingHub:
         result = _json(response).get("result") if response.status_code == 200 else None
         log.info("coros_hub_called", call=name, status=response.status_code, result=result)
         if response.status_code != 200:
-            raise refused_for_now("COROS", name, response)
+            raise ProviderUnavailable(f"COROS {name} answered HTTP {response.status_code}")
         if result == OK:
             return _json(response).get("data")
         if result in TOKEN_REFUSALS:

@@ -17,7 +17,6 @@ from export.providers.base import (
     TokenRejected,
     WorkoutRefused,
     call,
-    refused_for_now,
 )
 from relay_platform.logging import get_logger
 
@@ -128,7 +127,7 @@ class GarminWorkouts:
                 "Garmin", "invalid_file", f"Garmin refused the workout: {response.text[:200]}"
             )
         if response.status_code >= 300:
-            raise refused_for_now("Garmin", name, response)
+            raise ProviderUnavailable(f"Garmin {name} answered HTTP {response.status_code}")
         if response.status_code == 204 or not response.content:
             return None
         try:
