@@ -5,6 +5,7 @@ Strava's tokens). Hashes and ciphertexts do not match either."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -188,21 +189,29 @@ async def scan_topics(bootstrap: str, prefix: str, scanner: Scanner) -> Scanned:
         for topic in described
         for partition in topic["partitions"]
     ]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     await consumer.start()
     texts: dict[str, list[str]] = {topic: [] for topic in topics}
     try:
         consumer.assign(partitions)
-        ends = await consumer.end_offsets(partitions)
         await consumer.seek_to_beginning(*partitions)
-        remaining = {tp for tp in partitions if ends[tp] > 0}
-        while remaining:
-            batches = await consumer.getmany(*remaining, timeout_ms=1000)
+        # Read until the polls come back empty and every partition's position is at its end, asked
+        # again each time: one answer of the end offsets is not trusted to stop the reading.
+        deadline = asyncio.get_running_loop().time() + 120
+        quiet = 0
+        while asyncio.get_running_loop().time() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
             for tp, records in batches.items():
                 for record in records:
                     parts = [record.key or b"", record.value or b"", *(v for _, v in record.headers)]
                     texts[tp.topic].append(" ".join(part.decode(errors="replace") for part in parts))
-            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+            quiet = 0 if batches else quiet + 1
+            if quiet >= 2:
+                ends = await consumer.end_offsets(partitions)
+                if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                    break
     finally:
         await consumer.stop()
     scanned = Scanned(places=len(texts), items=sum(len(records) for records in texts.values()))
