@@ -70,20 +70,8 @@ def stack(exported_spans: SpanCollector) -> Iterator[Stack]:
             },
         },
     )
-    stack = Stack(config)
-    asyncio.run(stack.create_databases(fresh=True))
-    stack.migrate()
-    asyncio.run(stack.ensure_topics())
-    try:
-        stack.start_all()
-        asyncio.run(stack.wait_ready())
-        stack.start_gateway()
+    with Stack(config).running() as stack:
         yield stack
-    finally:
-        stack.stop_all()
-        stack.stop_gateway()
-        asyncio.run(stack.delete_topics())
-        asyncio.run(stack.drop_databases())
 
 
 def device_client(stack: Stack) -> httpx.AsyncClient:

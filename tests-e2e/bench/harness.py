@@ -59,20 +59,8 @@ def running(config: StackConfig) -> Iterator[Stack]:
     stopped, dropped and deleted afterwards."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is missing: `make install` installs it")
-    stack = Stack(config)
-    asyncio.run(stack.create_databases(fresh=True))
-    stack.migrate()
-    asyncio.run(stack.ensure_topics())
-    try:
-        stack.start_all()
-        asyncio.run(stack.wait_ready())
-        stack.start_gateway()
+    with Stack(config).running() as stack:
         yield stack
-    finally:
-        stack.stop_all()
-        stack.stop_gateway()
-        asyncio.run(stack.delete_topics())
-        asyncio.run(stack.drop_databases())
 
 
 def wrk(url: str, *headers: str, script: str | None = None, duration_s: int = 20) -> dict[str, float]:

@@ -4,11 +4,13 @@ and log file), the gateway in front of them, on the infrastructure started by `d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -261,6 +263,24 @@ class Stack:
 
     async def delete_topics(self) -> None:
         await delete_topics(self.config.kafka_bootstrap, prefix=self.config.topic_prefix)
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Stack]:
+        """A throw-away stack (tests, benchmarks): fresh, migrated databases and its own topics, every
+        service ready behind its gateway; all of it stopped, dropped and deleted afterwards."""
+        asyncio.run(self.create_databases(fresh=True))
+        self.migrate()
+        asyncio.run(self.ensure_topics())
+        try:
+            self.start_all()
+            asyncio.run(self.wait_ready())
+            self.start_gateway()
+            yield self
+        finally:
+            self.stop_all()
+            self.stop_gateway()
+            asyncio.run(self.delete_topics())
+            asyncio.run(self.drop_databases())
 
     # -- services ------------------------------------------------------------------------------
     def start(self, service: str) -> None:
